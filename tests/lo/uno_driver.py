@@ -103,10 +103,19 @@ class Office:
         mode = "0" if self.recalc_on_load else "1"
         user = os.path.join(self.profile, "user")
         os.makedirs(user, exist_ok=True)
+        settings = [
+            ("/org.openoffice.Office.Calc/Formula/Load", "OOXMLRecalcMode", mode),
+            ("/org.openoffice.Office.Calc/Formula/Load", "ODFRecalcMode", mode),
+            # No ".~lock.x.xlsx#" files: a lock left by a killed job makes the next
+            # headless load of that file fail silently (there is no one to answer the
+            # "file is locked" dialog), and tests must not litter fixture folders.
+            ("/org.openoffice.Office.Common/Misc", "UseDocumentOOoLockFile", "false"),
+            ("/org.openoffice.Office.Common/Misc", "UseDocumentSystemFileLocking", "false"),
+        ]
         items = "".join(
-            f'<item oor:path="/org.openoffice.Office.Calc/Formula/Load">'
-            f'<prop oor:name="{name}" oor:op="fuse"><value>{mode}</value></prop></item>\n'
-            for name in ("OOXMLRecalcMode", "ODFRecalcMode")
+            f'<item oor:path="{path}"><prop oor:name="{name}" oor:op="fuse">'
+            f"<value>{value}</value></prop></item>\n"
+            for path, name, value in settings
         )
         with open(os.path.join(user, "registrymodifications.xcu"), "w", encoding="utf-8") as f:
             f.write(
@@ -266,13 +275,67 @@ def jsonable(v):
     return repr(v)
 
 
-def error_entry(cell, row, col):
-    code = cell.getError()
-    return {"cell": addr_name(row, col), "code": code, "name": ERROR_NAMES.get(code, "#ERR"),
-            "formula": cell.getFormula()}
+# ReferenceFlags
+REF_COL_REL, REF_ROW_REL, REF_SHEET_REL, REF_SHEET_3D = 1, 4, 16, 64
+
+
+def _anchor_ref(ref, sheet, col, row):
+    # Relative parts are offsets from the position the formula was parsed at; adding the
+    # target cell's position gives where the rule looks when it is evaluated for that cell.
+    if ref.Flags & REF_COL_REL:
+        ref.Column = col + ref.RelativeColumn
+    if ref.Flags & REF_ROW_REL:
+        ref.Row = row + ref.RelativeRow
+    if ref.Flags & REF_SHEET_REL:
+        ref.Sheet = sheet + ref.RelativeSheet
+    ref.Flags = (ref.Flags & ~(REF_COL_REL | REF_ROW_REL | REF_SHEET_REL)) | REF_SHEET_3D
+    return ref
+
+
+def _anchor_tokens(tokens, sheet, col, row):
+    out = []
+    for t in tokens:
+        d = t.Data
+        name = getattr(d, "typeName", "")
+        if name == "com.sun.star.sheet.SingleReference":
+            t.Data = uno.Any(name, _anchor_ref(d, sheet, col, row))
+        elif name == "com.sun.star.sheet.ComplexReference":
+            d.Reference1 = _anchor_ref(d.Reference1, sheet, col, row)
+            d.Reference2 = _anchor_ref(d.Reference2, sheet, col, row)
+            t.Data = uno.Any(name, d)
+        out.append(t)
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------- steps
+
+
+class Formulas:
+    """Formula text ⇄ tokens for one document, in Excel syntax or LibreOffice's API syntax.
+
+    ``XCell.setFormula`` only understands LibreOffice's API grammar (``;`` between
+    arguments): ``=IF(A1>0,1,2)`` becomes #NAME?. Parsing with the OOXML op-code map and
+    putting the tokens in with ``setTokens`` accepts formulas exactly as Excel (and our
+    xlsxwriter code) writes them, and printing tokens with it reads them back that way.
+    """
+
+    def __init__(self, doc):
+        from com.sun.star.sheet.AddressConvention import OOO, XL_A1
+        from com.sun.star.sheet.FormulaLanguage import API, OOXML
+        from com.sun.star.sheet.FormulaMapGroup import ALL_EXCEPT_SPECIAL
+
+        mapper = doc.createInstance("com.sun.star.sheet.FormulaOpCodeMapper")
+        self.excel = doc.createInstance("com.sun.star.sheet.FormulaParser")
+        self.excel.OpCodeMap = mapper.getAvailableMappings(OOXML, ALL_EXCEPT_SPECIAL)
+        self.excel.FormulaConvention = XL_A1
+        self.excel.CompileEnglish = True
+        self.api = doc.createInstance("com.sun.star.sheet.FormulaParser")
+        self.api.OpCodeMap = mapper.getAvailableMappings(API, ALL_EXCEPT_SPECIAL)
+        self.api.FormulaConvention = OOO
+        self.api.CompileEnglish = True
+
+    def to_excel(self, cell):
+        return "=" + self.excel.printFormula(cell.getTokens(), cell.getCellAddress())
 
 
 class Job:
@@ -280,6 +343,14 @@ class Job:
         self.office = office
         self.doc = None
         self.path = None
+        self.macro_mode = MACRO_MODES["never"]
+        self._formulas = None
+
+    @property
+    def formulas(self):
+        if self._formulas is None:
+            self._formulas = Formulas(self.need_doc())
+        return self._formulas
 
     def need_doc(self):
         if self.doc is None:
@@ -293,6 +364,7 @@ class Job:
         if not os.path.exists(path):
             raise StepError(f"no such file: {path}")
         mode = MACRO_MODES[step.get("macro_mode", "never")]
+        self.macro_mode = mode
         self.doc = self.office.desktop.loadComponentFromURL(
             to_url(path), "_blank", 0,
             props(Hidden=True, MacroExecutionMode=mode, ReadOnly=bool(step.get("read_only")),
@@ -310,6 +382,7 @@ class Job:
             except Exception:
                 self.doc.dispose()
             self.doc = None
+            self._formulas = None
         return {}
 
     # {"op": "recalc"}
@@ -348,7 +421,10 @@ class Job:
                     raise StepError("cell is locked on a protected sheet")
                 v = e.get("value")
                 if e.get("as_formula"):
-                    cell.setFormula(str(v))
+                    f = str(v)
+                    tokens = self.formulas.excel.parseFormula(
+                        f[1:] if f.startswith("=") else f, cell.getCellAddress())
+                    cell.setTokens(tokens)
                 elif v is None:
                     cell.clearContents(CELLFLAG_VALUE | CELLFLAG_DATETIME | CELLFLAG_STRING
                                        | CELLFLAG_FORMULA)
@@ -385,7 +461,7 @@ class Job:
         # instead of four per cell.
         a = rng.getRangeAddress()
         data = rng.getDataArray()
-        formulas = rng.getFormulaArray()
+        lo_formulas = rng.getFormulaArray()
         formula_cells = ranges_cells(rng.queryContentCells(CELLFLAG_FORMULA))
         empty_cells = ranges_cells(rng.queryEmptyCells())
         error_cells = ranges_cells(rng.queryFormulaCells(FORMULARESULT_ERROR))
@@ -396,10 +472,11 @@ class Job:
                 r, c = a.StartRow + i, a.StartColumn + j
                 entry = {"value": jsonable(v), "formula": None}
                 if (r, c) in formula_cells:
+                    cell = sheet.getCellByPosition(c, r)
                     entry["type"] = "FORMULA"
-                    entry["formula"] = formulas[i][j]
+                    entry["formula"] = self.formulas.to_excel(cell)
+                    entry["formula_lo"] = lo_formulas[i][j]
                     if (r, c) in error_cells:
-                        cell = sheet.getCellByPosition(c, r)
                         code = cell.getError()
                         entry.update(value=None, error=code, error_name=ERROR_NAMES.get(code))
                 elif (r, c) in empty_cells:
@@ -418,8 +495,11 @@ class Job:
             sheet = doc.getSheets().getByName(name)
             found = sheet.queryFormulaCells(FORMULARESULT_ERROR)
             for (r, c) in sorted(ranges_cells(found)):
-                e = error_entry(sheet.getCellByPosition(c, r), r, c)
-                errors.append({"sheet": name, **e})
+                cell = sheet.getCellByPosition(c, r)
+                code = cell.getError()
+                errors.append({"sheet": name, "cell": addr_name(r, c), "code": code,
+                               "name": ERROR_NAMES.get(code, "#ERR"),
+                               "formula": self.formulas.to_excel(cell)})
         return {"errors": errors}
 
     # {"op": "save", "path": str, "filter"?: str, "sheet"?: str (PDF only: print this sheet)}
@@ -462,6 +542,12 @@ class Job:
     # allows document macros (e.g. "always_no_warn") for location=document.
     def op_run_macro(self, step):
         url = step["url"]
+        # Calling a script through the API bypasses MacroExecutionMode (measured: a Basic
+        # function ran in a document opened with "never"). Refuse it, so a test only runs
+        # macros in a document opened the way a user who allowed macros would open it.
+        if self.macro_mode == MACRO_MODES["never"]:
+            raise StepError("macros are disabled: open the document with macro_mode "
+                            "'always_no_warn' to run them")
         if "location=document" in url:
             provider = self.need_doc().getScriptProvider()
         else:
@@ -473,10 +559,80 @@ class Job:
         return {"result": jsonable(result), "out_params": jsonable(out_params)}
 
     # {"op": "conditional_format_hits", "range": "Sheet!A1:C10"}
+    # → {"hits": {"B3": [{"index", "operator", "formula1", "formula2", "style"}]},
+    #    "errors": [...], "checked": n, "unsupported": [...]}
     def op_conditional_format_hits(self, step):
+        """Which cells have a conditional-format condition that is TRUE right now.
+
+        LibreOffice has no API for "the format a cell shows". What it has: every cell's
+        ``ConditionalFormat`` property lists the condition entries that cover it, each
+        with operator, Formula1/2 (API syntax) and the source position the formulas are
+        relative to. For each (cell, entry) we build one boolean formula (the expression
+        itself, or "cell <op> Formula1" for cell-value rules), parse it at the source
+        position, re-anchor its relative references on the cell (relative offsets +
+        cell position → absolute, pinned to the cell's sheet), put the tokens into a
+        scratch sheet and let Calc evaluate them all at once. The scratch sheet is removed
+        afterwards. Only condition entries are visible through this API: colour scales,
+        data bars, icon sets and date rules are not evaluated; duplicate/unique rules are
+        listed under "unsupported".
+        """
+        from com.sun.star.sheet.ConditionOperator import (
+            BETWEEN, EQUAL, FORMULA, GREATER, GREATER_EQUAL, LESS, LESS_EQUAL, NONE,
+            NOT_BETWEEN, NOT_EQUAL)
+
+        cmp_ops = {EQUAL.value: "=", NOT_EQUAL.value: "<>", GREATER.value: ">",
+                   GREATER_EQUAL.value: ">=", LESS.value: "<", LESS_EQUAL.value: "<="}
         doc = self.need_doc()
-        sheet_name, sheet, rng = get_range(doc, step["range"])
-        raise StepError("not implemented yet")
+        _, sheet, rng = get_range(doc, step["range"])
+        sheet_index = sheet.getRangeAddress().Sheet
+        a = rng.getRangeAddress()
+        probes, unsupported = [], []  # probes: (cell name, entry info, tokens)
+        for r in range(a.StartRow, a.EndRow + 1):
+            for c in range(a.StartColumn, a.EndColumn + 1):
+                entries = sheet.getCellByPosition(c, r).getPropertyValue("ConditionalFormat")
+                for k in range(entries.getCount()):
+                    e = entries.getByIndex(k)
+                    op = e.getOperator().value
+                    src = e.getSourcePosition()
+                    info = {"index": k, "operator": op, "formula1": e.getFormula1(),
+                            "formula2": e.getFormula2(), "style": e.getStyleName()}
+                    f1, f2 = f"({e.getFormula1()})", f"({e.getFormula2()})"
+                    me = addr_name(src.Row, src.Column)  # "the cell", relative at src
+                    if op == FORMULA.value:
+                        text = f1
+                    elif op in cmp_ops:
+                        text = f"{me}{cmp_ops[op]}{f1}"
+                    elif op in (BETWEEN.value, NOT_BETWEEN.value):
+                        text = f"AND({me}>=MIN({f1};{f2});{me}<=MAX({f1};{f2}))"
+                        text = text if op == BETWEEN.value else f"NOT({text})"
+                    else:
+                        if op != NONE.value:
+                            unsupported.append({"cell": addr_name(r, c), **info})
+                        continue
+                    tokens = self.formulas.api.parseFormula(text, src)
+                    probes.append((addr_name(r, c), info,
+                                   _anchor_tokens(tokens, sheet_index, c, r)))
+        hits, errors = {}, []
+        if probes:
+            sheets = doc.getSheets()
+            scratch = "xlzcf" + uuid.uuid4().hex[:8]
+            sheets.insertNewByName(scratch, sheets.getCount())  # last: indices unchanged
+            try:
+                helper = sheets.getByName(scratch)
+                for i, (_, _, tokens) in enumerate(probes):
+                    helper.getCellByPosition(0, i).setTokens(tokens)
+                doc.calculate()
+                for i, (name, info, _) in enumerate(probes):
+                    cell = helper.getCellByPosition(0, i)
+                    if cell.getError():
+                        # Calc treats a condition that errors as false; say so anyway.
+                        errors.append({"cell": name, **info, "error": cell.getError()})
+                    elif cell.getValue() != 0:
+                        hits.setdefault(name, []).append(info)
+            finally:
+                sheets.removeByName(scratch)
+        return {"hits": hits, "errors": errors, "checked": len(probes),
+                "unsupported": unsupported}
 
 
 # --------------------------------------------------------------------------- main
