@@ -1,0 +1,3 @@
+from xlz.cli import main
+
+main()

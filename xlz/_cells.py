@@ -1,0 +1,62 @@
+"""Cell addresses: column letters and ``A1`` references, as a clerk sees them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from typing import TypeAlias
+
+# What an engine hands the core for one cell.
+CellValue: TypeAlias = "str | int | float | bool | dt.datetime | dt.date | dt.time | None"
+
+_REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
+
+
+@functools.lru_cache(maxsize=1024)
+def column_letter(index: int) -> str:
+    """0-based column index → ``A``, ``B`` … ``AA``."""
+    if index < 0:
+        raise ValueError(index)
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def column_index(letters: str) -> int:
+    """``A`` → 0, ``AA`` → 26."""
+    index = 0
+    for ch in letters.upper():
+        index = index * 26 + (ord(ch) - 64)
+    return index - 1
+
+
+def cell_ref(row: int, col: int) -> str:
+    """1-based row and 0-based column → ``D12``."""
+    return f"{column_letter(col)}{row}"
+
+
+def parse_ref(ref: str) -> tuple[int, int]:
+    """``D12`` → (12, 3): 1-based row, 0-based column."""
+    match = _REF.match(ref)
+    if match is None:
+        raise ValueError(f"not a cell reference: {ref!r}")
+    return int(match.group(2)), column_index(match.group(1))
+
+
+def display(value: object) -> str:
+    """A value as a clerk would recognise it in a message."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,66 @@
+"""docs/rules.md, generated from the rule catalogue (a test fails when it is stale)."""
+
+from __future__ import annotations
+
+from xlz._catalogue import RULES, Check, Rule
+from xlz._entries import ENTRY_SHEETS, Kind
+from xlz._plan import Plan
+
+_GROUPS = (
+    ("项目信息", "项目信息"),
+    ("孵化载体", "孵化载体"),
+    ("招商活动", "招商活动"),
+    (None, "工作簿结构、文件与计划"),
+)
+
+
+def _reads(rule: Rule) -> str:
+    if rule.sheet is None:
+        return "—"
+    sheet = next(s for s in ENTRY_SHEETS if s.name == rule.sheet)
+    return "、".join(sheet.column(k).header for k in rule.reads)
+
+
+def _condition(rule: Rule) -> str:
+    parts = []
+    if rule.when:
+        parts.append("；".join(
+            f"{c.field} ∈ {{{'、'.join(c.values)}}}" for c in rule.when))
+    if rule.expected:
+        parts.append(f"应为 {'、'.join(rule.expected)}")
+    for key, value in rule.params.items():
+        parts.append(f"{key}={value}")
+    return "；".join(parts) or "—"
+
+
+def render_rules_markdown(plan: Plan) -> str:
+    lines = [
+        "# 校验规则目录（xlz rules）",
+        "",
+        "本文件由 `xlz rules --markdown` 根据规则目录自动生成，请勿手工修改；"
+        "测试会在它过期时失败。",
+        "",
+        "严重程度：**错误** 阻止接收（文件不计入汇总），**提醒** 显示但接收。",
+        "消息中的 `{address}` 是单元格位置（如 `项目信息!D12`），`{value}` 是原样填写的内容。",
+        "",
+    ]
+    for sheet_name, title in _GROUPS:
+        rules = [r for r in RULES.values() if r.sheet == sheet_name]
+        lines += [f"## {title}", "", "| 代码 | 严重程度 | 检查 | 标题 | 读取的列 | 条件与参数 | 消息模板 |",
+                  "|---|---|---|---|---|---|---|"]
+        for r in rules:
+            message = r.message.replace("|", "\\|")
+            lines.append(
+                f"| `{r.code}` | {r.severity.value} | {r.check.value} | {r.title} | "
+                f"{_reads(r)} | {_condition(r)} | {message} |"
+            )
+        lines.append("")
+    lines += ["## 下拉列表", "", "| 列 | 可选项 |", "|---|---|"]
+    for sheet in ENTRY_SHEETS:
+        for col in sheet.columns:
+            if col.kind is Kind.CHOICE and col.choices:
+                lines.append(f"| {sheet.name}!{col.header} | {'、'.join(plan.choices(col.choices))} |")
+    lines.append("")
+    checks = ", ".join(c.value for c in Check)
+    lines += [f"检查类型：{checks}。", ""]
+    return "\n".join(lines)

@@ -1,0 +1,36 @@
+"""Text normalisation shared by the plan and the rules: the harmless noise clerks type.
+
+Only full-width ASCII letters and digits and white space are folded; Chinese
+punctuation stays as typed, because names such as 长江镇（如皋港工业园区） use it.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Full-width ！..～ (U+FF01..U+FF5E) map to ASCII by a fixed offset; the ideographic
+# space U+3000 becomes a plain space.
+_FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+_FULLWIDTH[0x3000] = 0x20
+# Keep the full-width brackets and punctuation a Chinese name is printed with.
+for _ch in "（）：；，、。！？【】《》“”‘’":
+    _FULLWIDTH.pop(ord(_ch), None)
+_WS = re.compile(r"[\s\u00a0\u200b\ufeff]+")
+_PARENS = str.maketrans({"(": "（", ")": "）"})
+
+
+def fold_width(text: str) -> str:
+    """Full-width letters, digits and ASCII punctuation to half-width."""
+    return text.translate(_FULLWIDTH)
+
+
+def clean_text(text: str) -> str:
+    """What a value means: full-width folded, outer white space removed, inner runs of
+    white space collapsed to one space."""
+    return _WS.sub(" ", fold_width(text)).strip()
+
+
+def match_key(text: str) -> str:
+    """A key for comparing a typed value with a list entry: no white space at all and
+    half-width brackets treated as full-width ones."""
+    return _WS.sub("", fold_width(text)).translate(_PARENS)

@@ -1,0 +1,302 @@
+"""The validator over plain values: rows of cell values in, a report out.
+
+Every engine (fast batch reader, in-place writer, xlwings) turns a workbook into
+:class:`SheetValues` and calls :func:`validate_values`. Nothing here knows about
+openpyxl or xlwings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from xlz import _normalize as nz
+from xlz._catalogue import RULES, Check, Rule
+from xlz._cells import CellValue, cell_ref, display
+from xlz._entries import ENTRY_SHEETS, Column, EntrySheet, Kind
+from xlz._findings import Finding, Report
+from xlz._plan import Plan
+from xlz._text import match_key
+
+_HEADER_SEARCH_ROWS = 10  # the header is row 1 in our templates; tolerate a few title rows
+_THING = {"project": "项目", "carrier": "载体", "activity": "活动"}
+
+
+@dataclass(frozen=True, slots=True)
+class SheetValues:
+    """The used range of one sheet as plain values.
+
+    ``rows[0]`` is worksheet row ``first_row`` (1-based); ``rows[i][0]`` is column
+    ``first_col`` (0-based). Rows may be ragged.
+    """
+
+    name: str
+    rows: Sequence[Sequence[CellValue]]
+    first_row: int = 1
+    first_col: int = 0
+
+
+@dataclass(slots=True)
+class Record:
+    """One entry row: what the clerk typed and what it means."""
+
+    sheet: str
+    row: int  # worksheet row, 1-based
+    raw: dict[str, CellValue]
+    values: dict[str, Any]  # parsed; None when empty or unreadable
+    errors: int = 0
+    warnings: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.errors == 0
+
+
+@dataclass(slots=True)
+class Validation:
+    report: Report
+    records: dict[str, list[Record]] = field(default_factory=dict)  # by sheet key
+    header_rows: dict[str, int] = field(default_factory=dict)  # by sheet key
+    columns: dict[str, dict[str, int]] = field(default_factory=dict)  # sheet key → col key → idx
+
+    def accepted(self, sheet_key: str) -> list[Record]:
+        return [r for r in self.records.get(sheet_key, []) if r.ok]
+
+
+Parser = Callable[[CellValue], Any]
+
+
+def _parser(col: Column, plan: Plan) -> Parser:
+    kind = col.kind
+    if kind is Kind.CHOICE:
+        assert col.choices is not None
+        choices = plan.choices(col.choices)
+        return lambda v: nz.parse_choice(v, choices)
+    if kind is Kind.INTEGER:
+        return nz.parse_count
+    if kind is Kind.NUMBER:
+        return nz.parse_number
+    if kind is Kind.MONEY:
+        return lambda v: nz.parse_number(v, wan_yuan=True)
+    if kind is Kind.AREA:
+        return nz.parse_area
+    if kind is Kind.DATE:
+        return nz.parse_date
+    if kind is Kind.MONTH:
+        return nz.parse_month
+    if kind is Kind.PHONE:
+        def phone(v: CellValue) -> Any:
+            text = nz.parse_text(v)
+            return text if text is None or nz.phone_ok(text) else nz.INVALID
+        return phone
+    return nz.parse_text
+
+
+def _find_header_row(sheet: EntrySheet, values: SheetValues) -> tuple[int, dict[str, int]] | None:
+    """Locate the header row and map column keys to 0-based indexes into a row."""
+    wanted = {match_key(c.header): c.key for c in sheet.columns}
+    best: tuple[int, dict[str, int]] | None = None
+    for offset, row in enumerate(values.rows[:_HEADER_SEARCH_ROWS]):
+        found: dict[str, int] = {}
+        for idx, cell in enumerate(row):
+            if isinstance(cell, str):
+                key = wanted.get(match_key(cell))
+                if key is not None and key not in found:
+                    found[key] = idx
+        if len(found) > (len(best[1]) if best else 1):
+            best = (offset, found)
+    return best
+
+
+class _SheetChecker:
+    def __init__(self, sheet: EntrySheet, plan: Plan, values: SheetValues, report: Report,
+                 source: str | None) -> None:
+        self.sheet = sheet
+        self.plan = plan
+        self.values = values
+        self.report = report
+        self.source = source
+        self.parsers = {c.key: _parser(c, plan) for c in sheet.input_columns}
+        self.columns = {c.key: c for c in sheet.columns}
+        self.rules = {r.code: r for r in RULES.values() if r.sheet == sheet.name}
+        self.col_index: dict[str, int] = {}
+
+    def finding(self, rule: Rule, record: Record | None, col_key: str | None, value: CellValue,
+                **extra: Any) -> None:
+        header = self.columns[col_key].header if col_key else None
+        row = record.row if record else None
+        cell = None
+        if row is not None and col_key is not None and col_key in self.col_index:
+            cell = cell_ref(row, self.values.first_col + self.col_index[col_key])
+        address = f"{self.sheet.name}!{cell}" if cell else self.sheet.name
+        shown = display(value) or "（空白）"
+        message = rule.format(address=address, header=header, value=shown, **extra)
+        self.report.add(Finding(rule.code, rule.severity, self.sheet.name, cell, value, message,
+                                row, header, self.source))
+        if record is not None:
+            if rule.severity.value == "错误":
+                record.errors += 1
+            else:
+                record.warnings += 1
+
+    def locate_columns(self) -> int | None:
+        located = _find_header_row(self.sheet, self.values)
+        if located is None:
+            self.report.add(_structure("workbook.column.missing", self.sheet.name, None,
+                                       self.source, header=self.sheet.input_columns[1].header,
+                                       header_row=self.values.first_row))
+            return None
+        offset, found = located
+        self.col_index = found
+        header_row = self.values.first_row + offset
+        for col in self.sheet.input_columns:
+            if col.key not in found:
+                self.report.add(_structure("workbook.column.missing", self.sheet.name, None,
+                                           self.source, header=col.header, header_row=header_row))
+        return offset
+
+    def read_records(self, offset: int) -> list[Record]:
+        records: list[Record] = []
+        significant = [c.key for c in self.sheet.input_columns if c.key != "seq"]
+        for i, row in enumerate(self.values.rows[offset + 1:], start=offset + 1):
+            raw: dict[str, CellValue] = {}
+            for key, idx in self.col_index.items():
+                raw[key] = row[idx] if idx < len(row) else None
+            if all(nz.is_blank(raw.get(k)) for k in significant):
+                continue
+            records.append(Record(self.sheet.name, self.values.first_row + i, raw, {}))
+        return records
+
+    def check_cells(self, record: Record) -> None:
+        for col in self.sheet.input_columns:
+            key = col.key
+            if key not in self.col_index:
+                record.values[key] = None
+                continue
+            raw = record.raw[key]
+            if nz.is_blank(raw):
+                record.values[key] = None
+                required = self.rules.get(f"{self.sheet.key}.{key}.required")
+                if required is not None:
+                    self.finding(required, record, key, raw)
+                continue
+            parsed = self.parsers[key](raw)
+            if parsed is nz.INVALID:
+                record.values[key] = None
+                rule = self.rules[f"{self.sheet.key}.{key}.invalid"]
+                choices = "、".join(self.plan.choices(col.choices)) if col.choices else ""
+                self.finding(rule, record, key, raw, choices=choices,
+                             expected=rule.params.get("expected", ""))
+                continue
+            if isinstance(parsed, float | int) and not isinstance(parsed, bool) and parsed < 0:
+                record.values[key] = None
+                self.finding(self.rules[f"{self.sheet.key}.{key}.negative"], record, key, raw)
+                continue
+            if col.max_length is not None and isinstance(parsed, str) and \
+                    len(parsed) > col.max_length:
+                self.finding(self.rules[f"{self.sheet.key}.{key}.too_long"], record, key, raw,
+                             length=len(parsed), max_length=col.max_length)
+            record.values[key] = parsed
+
+    def check_cross(self, record: Record) -> None:
+        values = record.values
+        for rule in self.rules.values():
+            if rule.check not in (Check.REQUIRED_IF, Check.EXPECTED_IF):
+                continue
+            if not all(values.get(c.field) in c.values for c in rule.when):
+                continue
+            assert rule.field is not None
+            target = values.get(rule.field)
+            raw = record.raw.get(rule.field)
+            extra = {"category": values.get("category"), "status": values.get("status")}
+            if rule.check is Check.REQUIRED_IF:
+                # An unreadable value was already reported; only a truly empty cell is missing.
+                if nz.is_blank(raw) and rule.field in self.col_index:
+                    self.finding(rule, record, rule.field, raw, **extra)
+            elif target not in rule.expected and rule.field in self.col_index:
+                self.finding(rule, record, rule.field, raw, **extra)
+        in_year = self.rules.get(f"{self.sheet.key}.signed.in_year")
+        signed = values.get("signed")
+        if in_year is not None and isinstance(signed, dt.date) and signed.year != self.plan.year:
+            self.finding(in_year, record, "signed", signed.isoformat(), year=self.plan.year)
+
+    def check_duplicates(self, records: list[Record]) -> None:
+        for col in self.sheet.input_columns:
+            if not col.unique:
+                continue
+            rule = self.rules[f"{self.sheet.key}.{col.key}.duplicate"]
+            first: dict[str, int] = {}
+            for record in records:
+                value = record.values.get(col.key)
+                if not isinstance(value, str):
+                    continue
+                key = match_key(value)
+                if key in first:
+                    self.finding(rule, record, col.key, record.raw[col.key],
+                                 other_row=first[key], thing=_THING[self.sheet.key])
+                else:
+                    first[key] = record.row
+
+    def run(self) -> tuple[list[Record], int | None]:
+        offset = self.locate_columns()
+        if offset is None:
+            return [], None
+        records = self.read_records(offset)
+        for record in records:
+            self.check_cells(record)
+            self.check_cross(record)
+        self.check_duplicates(records)
+        self.report.rows_checked[self.sheet.name] = len(records)
+        return records, self.values.first_row + offset
+
+
+def _structure(code: str, sheet: str, cell: str | None, source: str | None, **extra: Any
+               ) -> Finding:
+    rule = RULES[code]
+    return Finding(code, rule.severity, sheet, cell, None, rule.format(sheet=sheet, **extra),
+                   file=source)
+
+
+def _check_carrier_references(validation: Validation, checkers: dict[str, _SheetChecker]) -> None:
+    projects = checkers.get("project")
+    if projects is None or "carrier" not in checkers:
+        return
+    rule = RULES["project.carrier.refers_to"]
+    known = {match_key(r.values["name"]) for r in validation.records.get("carrier", [])
+             if isinstance(r.values.get("name"), str)}
+    for record in validation.records.get("project", []):
+        carrier = record.values.get("carrier")
+        if isinstance(carrier, str) and match_key(carrier) not in known:
+            projects.finding(rule, record, "carrier", record.raw["carrier"])
+
+
+def validate_values(
+    sheets: Mapping[str, SheetValues],
+    plan: Plan,
+    *,
+    source: str | None = None,
+    only: Sequence[str] | None = None,
+) -> Validation:
+    """Check the entry sheets of one workbook. ``sheets`` maps sheet names to values;
+    ``only`` restricts the check to some entry sheets (by key or name)."""
+    report = Report(source=source)
+    validation = Validation(report)
+    checkers: dict[str, _SheetChecker] = {}
+    for sheet in ENTRY_SHEETS:
+        if only is not None and sheet.key not in only and sheet.name not in only:
+            continue
+        values = sheets.get(sheet.name)
+        if values is None:
+            report.add(_structure("workbook.sheet.missing", sheet.name, None, source))
+            continue
+        checker = _SheetChecker(sheet, plan, values, report, source)
+        records, header_row = checker.run()
+        validation.records[sheet.key] = records
+        if header_row is not None:
+            validation.header_rows[sheet.key] = header_row
+            validation.columns[sheet.key] = dict(checker.col_index)
+        checkers[sheet.key] = checker
+    _check_carrier_references(validation, checkers)
+    return validation
