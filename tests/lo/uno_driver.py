@@ -157,9 +157,11 @@ class Office:
                 break
             except NoConnectException:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"soffice exited early with code {self.proc.returncode}")
+                    raise RuntimeError(
+                        f"soffice exited early with code {self.proc.returncode}") from None
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"no UNO connection after {CONNECT_TIMEOUT:.0f} s")
+                    raise RuntimeError(
+                        f"no UNO connection after {CONNECT_TIMEOUT:.0f} s") from None
                 time.sleep(0.25)
         smgr = self.ctx.ServiceManager
         self.desktop = smgr.createInstanceWithContext("com.sun.star.frame.Desktop", self.ctx)
@@ -451,7 +453,7 @@ class Job:
         doc = self.need_doc()
         out = {}
         for ref in step["ranges"]:
-            sheet_name, sheet, rng = get_range(doc, ref)
+            sheet_name, _sheet, rng = get_range(doc, ref)
             out[ref] = {"sheet": sheet_name, "range": rng.AbsoluteName,
                         "cells": self._read_range(rng)}
         return {"ranges": out}
@@ -577,8 +579,17 @@ class Job:
         listed under "unsupported".
         """
         from com.sun.star.sheet.ConditionOperator import (
-            BETWEEN, EQUAL, FORMULA, GREATER, GREATER_EQUAL, LESS, LESS_EQUAL, NONE,
-            NOT_BETWEEN, NOT_EQUAL)
+            BETWEEN,
+            EQUAL,
+            FORMULA,
+            GREATER,
+            GREATER_EQUAL,
+            LESS,
+            LESS_EQUAL,
+            NONE,
+            NOT_BETWEEN,
+            NOT_EQUAL,
+        )
 
         cmp_ops = {EQUAL.value: "=", NOT_EQUAL.value: "<>", GREATER.value: ">",
                    GREATER_EQUAL.value: ">=", LESS.value: "<", LESS_EQUAL.value: "<="}

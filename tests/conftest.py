@@ -1,0 +1,24 @@
+"""Shared pytest configuration."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+# --- libreoffice marker -------------------------------------------------------------
+# Tests marked @pytest.mark.libreoffice need soffice and /usr/bin/python3 with `uno`.
+# Locally they are skipped with the reason; when CI is set (CI installs LibreOffice) they
+# fail instead, because a skip there would hide a broken install.
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("libreoffice") is None:
+        return
+    from tests.lo.harness import lo_unavailable_reason
+
+    reason = lo_unavailable_reason()
+    if reason is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"LibreOffice unavailable under CI: {reason}", pytrace=False)
+    pytest.skip(f"LibreOffice unavailable: {reason}")
