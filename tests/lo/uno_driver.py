@@ -525,8 +525,10 @@ class Job:
         target = get_sheet(doc, sheet_name)
         sheets = doc.getSheets()
         was_visible = {}
+        controller = doc.getCurrentController()
+        was_active = controller.getActiveSheet()
         target.IsVisible = True
-        doc.getCurrentController().setActiveSheet(target)
+        controller.setActiveSheet(target)
         try:
             for name in sheets.getElementNames():
                 if name != sheet_name:
@@ -537,6 +539,7 @@ class Job:
         finally:
             for name, vis in was_visible.items():
                 sheets.getByName(name).IsVisible = vis
+            controller.setActiveSheet(was_active)  # a later xlsx save keeps the same tab
         return {"path": path, "filter": "calc_pdf_Export", "bytes": os.path.getsize(path)}
 
     # {"op": "run_macro", "url": "vnd.sun.star.script:...?language=Basic&location=document",
