@@ -108,7 +108,7 @@ def _column_rules(sheet: EntrySheet, col: Column) -> list[Rule]:
     if col.max_length is not None:
         rules.append(Rule(
             f"{base}.too_long", E, Check.TOO_LONG, f"{col.header}过长",
-            "{address}「{header}」共{length}个字，超过{max_length}字上限。请精简。",
+            "{address}「{header}」“{value}”共{length}个字，超过{max_length}字上限。请精简。",
             sheet.name, col.key, reads, params={"max_length": col.max_length},
         ))
     if col.unique:
@@ -213,6 +213,69 @@ _FILE_RULES: tuple[Rule, ...] = (
     Rule(
         "file.town_from_cell", W, Check.FILE, "镇区由单元格识别",
         "文件“{file}”的模板标识中没有镇区，已按单元格内容“{value}”识别为{town}。请核对。",
+    ),
+    # Intake (xlz._intake): the file itself must be fixed before anything is read or written.
+    Rule(
+        "file.not_found", E, Check.FILE, "找不到文件",
+        "找不到文件“{file}”。请检查文件名和所在文件夹。",
+    ),
+    Rule(
+        "file.empty", E, Check.FILE, "空文件",
+        "文件“{file}”是空文件（0 字节），可能在复制或下载时中断。请重新保存或重新发送完整的文件。",
+    ),
+    Rule(
+        "file.encrypted", E, Check.FILE, "文件已加密",
+        "文件“{file}”设置了打开密码，程序无法读取。请在 Excel/WPS 中打开它，"
+        "取消“用密码进行加密”（文件→信息→保护工作簿），保存后重新提交。",
+    ),
+    Rule(
+        "file.corrupt", E, Check.FILE, "文件损坏或不完整",
+        "文件“{file}”已损坏或不完整（{reason}）。请在 Excel/WPS 中打开原文件，"
+        "另存为 Excel 工作簿（.xlsx）后重新提交；如无法打开，请重新发送完整的文件。",
+    ),
+    Rule(
+        "file.html_as_xls", E, Check.FILE, "网页文件冒充表格",
+        "文件“{file}”实际是网页（HTML）文件，只是扩展名为“{suffix}”（常见于从网站或系统导出的表格）。"
+        "请用 Excel/WPS 打开后“另存为”Excel 工作簿（.xlsx），并把内容填入标准模板。",
+    ),
+    Rule(
+        "file.csv_as_xls", E, Check.FILE, "CSV 文本冒充表格",
+        "文件“{file}”实际是 CSV 文本，只是扩展名为“{suffix}”。"
+        "请使用市里下发的标准模板（.xlsx）填报，不要另存为 CSV。",
+    ),
+    Rule(
+        "file.wps_et", E, Check.FILE, "WPS 表格格式",
+        "文件“{file}”是 WPS 表格格式（.et/.ett），程序不能处理。请在 WPS 中选择“文件→另存为”，"
+        "文件类型选“Excel 工作簿（*.xlsx）”，保存后提交新的 .xlsx 文件。",
+    ),
+    Rule(
+        "file.locked", E, Check.FILE, "文件正在被打开",
+        "文件“{file}”正在被 Excel/WPS 打开（同一文件夹中有锁定文件“{lock}”），无法写入校验结果。"
+        "请先保存并关闭该文件再校验；如果文件并未打开，请删除“{lock}”。",
+    ),
+    Rule(
+        "file.readonly", E, Check.FILE, "文件只读",
+        "文件“{file}”是只读文件（或所在文件夹不可写），无法写入校验结果。"
+        "请在文件属性中取消“只读”后重试，或使用 --check 只检查不写入。",
+    ),
+    Rule(
+        "file.not_workbook", E, Check.FILE, "不是 Excel 工作簿",
+        "文件“{file}”不是 Excel 工作簿（识别为：{kind}）。请提交市里下发的标准模板（.xlsx）。",
+    ),
+    Rule(
+        "file.too_large", E, Check.FILE, "文件异常庞大",
+        "文件“{file}”解压后异常庞大（{reason}），为安全起见拒绝读取。"
+        "请在 Excel/WPS 中删除多余的空行空列后另存为 .xlsx 重新提交。",
+    ),
+    Rule(
+        "file.reserved_missing", W, Check.FILE, "模板预留位置缺失",
+        "文件“{file}”缺少写入校验结果的预留位置（{what}），原文件未改动，"
+        "校验结果已另存为“{report}”。请使用市里下发的模板，不要删除工作表或表头。",
+    ),
+    Rule(
+        "file.format_not_writable", W, Check.FILE, "格式不支持原位写入",
+        "文件“{file}”是 {format} 格式，程序不会改写它；校验结果已另存为“{report}”。"
+        "请在 Excel/WPS 中另存为 .xlsx 后使用。",
     ),
 )
 

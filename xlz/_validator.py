@@ -132,6 +132,8 @@ class _SheetChecker:
             cell = cell_ref(row, self.values.first_col + self.col_index[col_key])
         address = f"{self.sheet.name}!{cell}" if cell else self.sheet.name
         shown = display(value) or "（空白）"
+        if len(shown) > 40:  # a message quotes the start of a long value, not all of it
+            shown = shown[:40] + "…"
         message = rule.format(address=address, header=header, value=shown, **extra)
         self.report.add(Finding(rule.code, rule.severity, self.sheet.name, cell, value, message,
                                 row, header, self.source))
