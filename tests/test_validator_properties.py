@@ -7,7 +7,7 @@ import datetime as dt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xlz import SheetValues, Severity, load_plan, validate_values
+from xlz import Severity, SheetValues, load_plan, validate_values
 from xlz._entries import ENTRY_SHEETS
 
 PLAN = load_plan()
