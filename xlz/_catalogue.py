@@ -277,6 +277,32 @@ _FILE_RULES: tuple[Rule, ...] = (
         "文件“{file}”是 {format} 格式，程序不会改写它；校验结果已另存为“{report}”。"
         "请在 Excel/WPS 中另存为 .xlsx 后使用。",
     ),
+    # Consolidation (xlz._sources, xlz._consolidate): an inbox of emails and archives.
+    Rule(
+        "file.archive_limit", E, Check.FILE, "压缩包或邮件超出安全限制",
+        "“{file}”：{reason}，为安全起见未展开。请直接发送填好的表格文件（.xlsx）。",
+    ),
+    Rule(
+        "file.no_workbook", E, Check.FILE, "压缩包中没有表格",
+        "压缩包“{file}”中没有表格文件（{reason}）。请确认压缩时选中了填好的模板。",
+    ),
+    Rule(
+        "file.email_no_attachment", E, Check.FILE, "邮件没有表格附件",
+        "邮件“{file}”{reason}，无法汇总。请联系发件镇区重新发送，并附上填好的模板（.xlsx）。",
+    ),
+    Rule(
+        "file.town_conflict", E, Check.FILE, "两个镇区认领同一文件",
+        "文件“{file}”的模板标识属于{meta_town}，但“填报说明”{cell}的镇区填写为“{value}”（{cell_town}）。"
+        "无法确定报送镇区，本文件不计入汇总。请由正确的镇区使用本镇区的模板重新报送。",
+    ),
+    Rule(
+        "file.row_excluded", W, Check.FILE, "所在文件未通过校验，本行未计入汇总",
+        "{address}：所在文件“{file}”有错误、未通过校验，本行未计入全市汇总。请修正错误后重新报送。",
+    ),
+    Rule(
+        "file.row_superseded", W, Check.FILE, "所在文件已被新报送取代，本行未计入汇总",
+        "{address}：所在文件“{file}”已被{town}较新的报送“{winner}”取代，本行未计入全市汇总。",
+    ),
 )
 
 _PLAN_RULES: tuple[Rule, ...] = (
