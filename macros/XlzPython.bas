@@ -26,29 +26,47 @@ Failed:
 End Sub
 
 ' True when xlwings.xlam is open: installed into XLSTART it opens as a workbook,
-' ticked in the Add-ins dialog it appears in Application.AddIns.
+' ticked in the Add-ins dialog it appears in Application.AddIns. Each way of looking
+' is its own function so that an error in one (a host without AddIns, say) just
+' means "not found there".
 Public Function XlwingsLoaded() As Boolean
+    XlwingsLoaded = OpenByName() Or InWorkbooks() Or InAddIns()
+End Function
+
+Private Function OpenByName() As Boolean
+    On Error GoTo NotFound
+    OpenByName = (LCase$(Application.Workbooks(XLWINGS_ADDIN).Name) = XLWINGS_ADDIN)
+    Exit Function
+NotFound:
+    OpenByName = False
+End Function
+
+Private Function InWorkbooks() As Boolean
     Dim wb As Object
-    Dim ai As Object
-    On Error Resume Next
-    Set wb = Nothing
-    Set wb = Application.Workbooks(XLWINGS_ADDIN)
-    If Not wb Is Nothing Then
-        XlwingsLoaded = True
-        Exit Function
-    End If
+    On Error GoTo NotFound
     For Each wb In Application.Workbooks
         If LCase$(wb.Name) = XLWINGS_ADDIN Then
-            XlwingsLoaded = True
+            InWorkbooks = True
             Exit Function
         End If
     Next wb
+NotFound:
+    InWorkbooks = False
+End Function
+
+Private Function InAddIns() As Boolean
+    Dim ai As Object
+    On Error GoTo NotFound
     For Each ai In Application.AddIns
-        If LCase$(ai.Name) = XLWINGS_ADDIN And ai.Installed Then
-            XlwingsLoaded = True
-            Exit Function
+        If LCase$(ai.Name) = XLWINGS_ADDIN Then
+            If ai.Installed Then
+                InAddIns = True
+                Exit Function
+            End If
         End If
     Next ai
+NotFound:
+    InAddIns = False
 End Function
 
 Private Sub ShowSetupHelp(ByVal action As String, ByVal reason As String)
