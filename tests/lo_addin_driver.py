@@ -148,7 +148,7 @@ def invoke(doc: object, macro: str, args: tuple[object, ...] = ()) -> dict[str, 
         result, _, _ = script.invoke(args, (), ())
         return {"ok": True, "result": result if isinstance(result, (str, int, float, bool))
                 else None}
-    except Exception as exc:  # noqa: BLE001 - every failure is reported to the test
+    except Exception as exc:  # every failure is reported to the test
         return {"ok": False, "error": f"{type(exc).__name__}: {getattr(exc, 'Message', exc)}"}
 
 
@@ -207,7 +207,7 @@ def run(workbook: str, out_xlsx: str, library: str) -> dict[str, object]:
 def main() -> int:
     try:
         report = run(sys.argv[1], sys.argv[2], sys.argv[3])
-    except Exception:  # noqa: BLE001 - the test prints this
+    except Exception:  # the test prints this
         print(json.dumps({"fatal": traceback.format_exc()}, ensure_ascii=False))
         return 1
     print(json.dumps(report, ensure_ascii=False))
