@@ -65,3 +65,55 @@ META_PLAN: Final = "xlz.plan"
 META_TOWN: Final = "xlz.town"
 META_GENERATED: Final = "xlz.generated"
 STANDARD_VERSION: Final = "1"
+
+
+# --- The city workbook (市级汇总表, template-standard.md section 5) ------------------
+# Shared by the city template (xlz/_template.py) and the filled city workbook
+# (xlz/_citybook.py): header in row 1 of every sheet, data from row 2.
+CITY_TASKS: Final = "任务分解表"
+CITY_CARRIERS: Final = "孵化载体汇总表"
+CITY_PROJECTS: Final = "项目信息库"
+CITY_ACTIVITIES: Final = "招商活动"
+CITY_SUBMISSIONS: Final = "报送情况"
+CITY_ISSUES: Final = "问题清单"
+CITY_SHEETS: Final = (
+    CITY_TASKS, CITY_CARRIERS, CITY_PROJECTS, CITY_ACTIVITIES, CITY_SUBMISSIONS, CITY_ISSUES,
+)
+
+# 任务分解表: the 附件2 layout, one row per town, each of the five metrics as
+# 目标 / 完成 / 完成率 (metric order as in xlz._plan.METRICS).
+CITY_METRIC_SHORT: Final = (
+    "科创人才服务类项目", "发明专利实审数", "实用新型专利授权数", "平台类项目", "基金类项目",
+)
+CITY_TASK_HEADERS: Final = ("镇区", *(
+    f"{label}{part}" for label in CITY_METRIC_SHORT for part in ("目标", "完成", "完成率")
+))
+CITY_TASK_FIRST_ROW: Final = 2  # first town row; the 13 towns follow in plan order
+# Rows right after the towns: the 合计 computed from the town rows, then 附件2's printed 合计.
+CITY_TOTAL_LABEL: Final = "合计（各镇区之和）"
+CITY_PRINTED_TOTAL_LABEL: Final = "合计（附件2印刷数）"
+# The city-target block (方案正文) below the table, one blank row apart: label in A,
+# figure in B. Keys are xlz._plan.CityTargets fields.
+CITY_TARGET_TITLE: Final = "全市目标（方案正文）"
+CITY_TARGET_LABELS: Final = {
+    "projects": "科创类、人才类、服务类项目（个）",
+    "platform": "平台类项目（个）",
+    "fund": "市场化运营基金类项目（个）",
+    "incubation_area_m2": "新建盘活科创载体孵化面积（平方米）",
+    "new_national_incubators": "新增国家级科技企业孵化器（家）",
+    "new_provincial_incubators": "新增省级科技企业孵化器（家）",
+}
+
+CITY_PROVENANCE_HEADERS: Final = ("来源文件", "SHA-256", "来源工作表", "来源行")
+CITY_HEADERS: Final = {
+    CITY_TASKS: CITY_TASK_HEADERS,
+    CITY_CARRIERS: CARRIER_SUMMARY_HEADERS,
+    CITY_PROJECTS: ("镇区", *PROJECTS.headers[:-2], *CITY_PROVENANCE_HEADERS),
+    CITY_ACTIVITIES: ("镇区", *ACTIVITIES.headers[:-2], "附件3序号", *CITY_PROVENANCE_HEADERS),
+    CITY_SUBMISSIONS: (
+        "镇区", "报送状态", "文件", "接收时间", "模板版本", "项目数", "载体数", "活动数",
+        "错误数", "提醒数", "被替换的文件",
+    ),
+    CITY_ISSUES: ("序号", "镇区", "文件", "严重程度", "位置", "列", "填写内容", "问题说明", "规则代码"),
+}
+CITY_SUBMISSION_STATES: Final = ("已报送", "未报送", "未通过校验")
