@@ -6,7 +6,9 @@ Opens the macro-enabled test workbook built from the add-in's vbaProject.bin wit
 macros allowed, reports the Basic modules LibreOffice imported, adds the sheets
 清除标记 works on (two of them protected without a password), runs
 XlzMarks.ClearActive, and saves the result as .xlsx for openpyxl to check. Prints one
-JSON object on stdout. LibreOffice 7.4 imports Excel VBA into a document Basic library
+JSON object on stdout. LibreOffice 7.4 will not open the .xlam itself (its OOXML import
+does not accept the add-in content type, even with the filter named; measured), hence
+the .xlsm with the identical vbaProject.bin. LibreOffice 7.4 imports Excel VBA into a document Basic library
 named after the VBA project (not "Standard"), each module with `Option VBASupport 1`.
 
 Headless LibreOffice reports neither compile nor runtime errors to a UNO caller: the
