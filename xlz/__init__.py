@@ -6,9 +6,11 @@ The public API is what this module exports; everything in ``xlz._*`` is private.
 
 from __future__ import annotations
 
+from xlz._api import FileResult, fill, validate
 from xlz._catalogue import RULES, Check, Rule
 from xlz._cells import CellValue
 from xlz._findings import Finding, Report, Severity
+from xlz._intake import InputError, sniff
 from xlz._plan import DEFAULT_PLAN, Plan, available_plans, load_plan
 from xlz._plancheck import check_plan
 from xlz._summary import MetricProgress, progress, render_direction
@@ -21,7 +23,9 @@ __all__ = [
     "RULES",
     "CellValue",
     "Check",
+    "FileResult",
     "Finding",
+    "InputError",
     "MetricProgress",
     "Plan",
     "Record",
@@ -33,8 +37,11 @@ __all__ = [
     "__version__",
     "available_plans",
     "check_plan",
+    "fill",
     "load_plan",
     "progress",
     "render_direction",
+    "sniff",
+    "validate",
     "validate_values",
 ]
