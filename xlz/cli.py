@@ -111,3 +111,101 @@ def addin_build_command(out_dir: str, macros_dir: str | None) -> None:
         sys.exit(2)
     path = build_addin(Path(out_dir), macros_dir=source)
     click.echo(f"已生成加载项：{path}", err=True)
+
+
+# --- validate / fill (xlz/_api.py) ------------------------------------------------------
+
+
+def _run_files(files: tuple[str, ...], label: str, work: Any) -> tuple[list[Any], list[Any]]:
+    """Run ``work(path)`` on each file; InputError → a Chinese message on stderr. A
+    progress bar (stderr) when there are more than a few files."""
+    from xlz._intake import InputError
+
+    results: list[Any] = []
+    failures: list[Any] = []
+
+    def one(path: str) -> None:
+        try:
+            results.append(work(path))
+        except InputError as exc:
+            failures.append(exc)
+            click.echo(f"✗ {exc.message}", err=True)
+
+    if len(files) > 3:
+        with click.progressbar(files, label=label, file=sys.stderr) as bar:
+            for path in bar:
+                one(path)
+    else:
+        for path in files:
+            one(path)
+    return results, failures
+
+
+def _describe(result: Any) -> str:
+    counts = result.report.counts()
+    name = click.format_filename(result.path)
+    where = {
+        "inplace": "结果已写入原文件（校验提示、校验结果、填报说明）",
+        "report": f"原文件未改动，结果另存为 {result.report_path}",
+        "check": "仅检查，未写入",
+        "fill": "已生成任务分解和载体汇总",
+    }[result.mode]
+    return f"{name}：错误 {counts['错误']} 条，提醒 {counts['提醒']} 条；{where}"
+
+
+@main.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--check", is_flag=True, help="只检查，不写入任何文件")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出全部问题（stdout）")
+@PLAN_OPTION
+def validate_command(files: tuple[str, ...], check: bool, as_json: bool,
+                     plan_name: str | None) -> None:
+    """校验填报表：问题写入模板预留的位置（校验提示、校验结果、填报说明）。
+
+    退出码：0 无错误，1 有错误，2 文件无法读取或不是工作簿。"""
+    from xlz._api import validate
+
+    plan = _load_plan(plan_name) if plan_name else None
+    results, failures = _run_files(files, "校验", lambda p: validate(p, check=check, plan=plan))
+    if as_json:
+        _echo_json({
+            "ok": not failures and all(r.ok for r in results),
+            "files": [r.to_dict() for r in results],
+            "unreadable": [{"path": e.path, "code": e.code, "message": e.message}
+                           for e in failures],
+        })
+    else:
+        for r in results:
+            click.echo(("✓ " if r.ok else "✗ ") + _describe(r), err=True)
+            for f in r.report.errors[:20]:
+                click.echo(f"    {f.message}", err=True)
+            if len(r.report.errors) > 20:
+                click.echo(f"    ……另有 {len(r.report.errors) - 20} 条错误，见“校验结果”", err=True)
+    if failures:
+        sys.exit(2)
+    sys.exit(0 if all(r.ok for r in results) else 1)
+
+
+@main.command("fill")
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果（stdout）")
+@PLAN_OPTION
+def fill_command(files: tuple[str, ...], as_json: bool, plan_name: str | None) -> None:
+    """生成汇总：按填报内容更新“任务分解”和“载体汇总”（恢复被改动的公式）。
+
+    退出码：0 完成，2 有文件无法处理。"""
+    from xlz._api import fill
+
+    plan = _load_plan(plan_name) if plan_name else None
+    results, failures = _run_files(files, "生成汇总", lambda p: fill(p, plan=plan))
+    if as_json:
+        _echo_json({
+            "ok": not failures,
+            "files": [r.to_dict() for r in results],
+            "unreadable": [{"path": e.path, "code": e.code, "message": e.message}
+                           for e in failures],
+        })
+    else:
+        for r in results:
+            click.echo("✓ " + _describe(r), err=True)
+    sys.exit(2 if failures else 0)
