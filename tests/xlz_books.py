@@ -1,0 +1,154 @@
+"""Test helpers for the in-place engine: town workbooks with entries, and a cell-level
+comparison of two packages (every zip part, and inside worksheet parts every cell)."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from xlz import load_plan
+from xlz._cells import parse_ref
+
+NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+ENTRIES: dict[str, list[dict[str, Any]]] = {
+    "project": [
+        {"name": "合成生物中试平台", "category": "科创类", "field": "生物医药", "origin": "上海",
+         "status": "已签约", "signed": "2023-03-05", "invention_patents": 2,
+         "prereview": "预审通过"},
+        {"name": "项目乙", "category": "错类", "field": "生物医药", "origin": "上海",
+         "status": "洽谈中"},
+        {"name": "合成生物中试平台", "category": "人才类", "origin": "北京", "status": "已注册"},
+        {"name": "=HYPERLINK(\"http://x\")", "category": "服务类", "field": "其他",
+         "origin": "深圳", "status": "洽谈中"},
+    ],
+    "carrier": [
+        {"name": "如皋合成生物孵化器", "method": "新建载体", "level": "省级",
+         "type": "专业孵化器", "specialty": "合成生物", "area": 5000},
+        {"name": "载体乙", "method": "升级", "area": "很大"},
+    ],
+    "activity": [
+        {"name": "上海恳谈会", "month": 3, "host": "丁堰镇"},
+    ],
+}
+
+
+def build(path: Path, entries: dict[str, list[dict[str, Any]]] | None = None,
+          town: str = "dingyan") -> Path:
+    from xlz._template import build_town_workbook
+
+    build_town_workbook(load_plan(), town, path, entries=ENTRIES if entries is None else entries)
+    return path
+
+
+def make_rows(n: int) -> dict[str, list[dict[str, Any]]]:
+    """``n`` project rows, about one in ten with a problem."""
+    rows = []
+    for i in range(n):
+        rows.append({
+            "name": f"项目{i:05d}", "category": ("科创类", "人才类", "服务类", "平台类")[i % 4],
+            "field": "生物医药", "origin": "上海", "status": ("已签约", "洽谈中")[i % 2],
+            "signed": "2023-05-01" if i % 2 == 0 else None, "leader": "张三",
+            "host": "某研究院", "invention_patents": i % 3, "prereview": "预审通过",
+            "phone": "13800000000" if i % 10 else "12345",
+        })
+    return {"project": rows}
+
+
+def parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {i.filename: zf.read(i.filename) for i in zf.infolist()}
+
+
+def sheet_parts(path: Path) -> dict[str, str]:
+    """Sheet name → worksheet part name."""
+    with zipfile.ZipFile(path) as zf:
+        from xlz._inplace import sheet_parts as parse
+
+        return {name: part for name, (part, _) in parse(zf.read).items()}
+
+
+def cells(xml: bytes) -> dict[str, str]:
+    """Cell ref → the cell's canonical XML (attributes and content), for comparisons."""
+    root = ET.fromstring(xml)
+    out = {}
+    for c in root.iter(f"{NS}c"):
+        out[c.get("r") or ""] = ET.tostring(c, encoding="unicode")
+    return out
+
+
+def outside_sheet_data(xml: bytes) -> str:
+    """The part's text without sheetData and dimension (both may change legitimately)."""
+    text = xml.decode("utf-8")
+    text = re.sub(r"<(\w+:)?sheetData\b.*?</(\w+:)?sheetData>|<(\w+:)?sheetData/>", "",
+                  text, flags=re.S)
+    return re.sub(r'<(\w+:)?dimension ref="[^"]*"/>', "", text)
+
+
+Reserved = Callable[[str, str], bool]  # (sheet name, cell ref) → may change
+
+
+def diff(before: Path, after: Path, reserved: Reserved) -> list[str]:
+    """Everything that differs between two packages except reserved cells: part list and
+    order, every non-sheet part byte for byte, sheet parts outside sheetData, and every
+    cell not reserved."""
+    a, b = parts(before), parts(after)
+    problems = []
+    if list(a) != list(b):
+        problems.append(f"part list differs: {list(a)} vs {list(b)}")
+    by_part = {part: name for name, part in sheet_parts(before).items()}
+    for part, data in a.items():
+        new = b.get(part)
+        if new is None or new == data:
+            continue
+        sheet = by_part.get(part)
+        if sheet is None:
+            problems.append(f"{part} changed")
+            continue
+        if outside_sheet_data(data) != outside_sheet_data(new):
+            problems.append(f"{part} ({sheet}) changed outside sheetData")
+        old_cells, new_cells = cells(data), cells(new)
+        for ref in sorted(set(old_cells) | set(new_cells)):
+            if old_cells.get(ref) != new_cells.get(ref) and not reserved(sheet, ref):
+                problems.append(f"{sheet}!{ref}: {old_cells.get(ref)} → {new_cells.get(ref)}")
+    return problems
+
+
+def validation_reserved(sheet: str, ref: str) -> bool:
+    row, col = parse_ref(ref)
+    if sheet == "填报说明":
+        return col == 1 and 6 <= row <= 9
+    if sheet in ("项目信息", "孵化载体", "招商活动"):
+        from xlz._entries import entry_sheet
+
+        columns = entry_sheet(sheet).columns
+        return row >= 2 and columns[col].key == "findings" if col < len(columns) else False
+    if sheet == "校验结果":
+        return row >= 2 and col < 7
+    return False
+
+
+def fill_reserved(sheet: str, ref: str) -> bool:
+    row, col = parse_ref(ref)
+    if sheet == "任务分解":
+        return 2 <= row <= 6 and 1 <= col <= 4
+    if sheet == "载体汇总":
+        return row >= 2 and col < 7
+    return False
+
+
+def values(path: Path, sheet: str) -> list[list[Any]]:
+    from xlz._read import read_workbook
+
+    data = read_workbook(path)
+    v = data.sheets[sheet]
+    pad: list[list[Any]] = [[None] * 30 for _ in range(v.first_row - 1)]
+    return pad + [[None] * v.first_col + list(r) for r in v.rows]
+
+
+def column(rows: Iterable[list[Any]], index: int) -> list[Any]:
+    return [r[index] if index < len(r) else None for r in rows]
