@@ -292,7 +292,7 @@ _FILE_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "file.town_conflict", E, Check.FILE, "两个镇区认领同一文件",
-        "文件“{file}”的模板标识属于{meta_town}，但“填报说明”{cell}的镇区填写为“{value}”（{cell_town}）。"
+        "文件“{file}”的模板标识属于{meta_town}，但“填报说明”{where}的镇区填写为“{value}”（{cell_town}）。"
         "无法确定报送镇区，本文件不计入汇总。请由正确的镇区使用本镇区的模板重新报送。",
     ),
     Rule(

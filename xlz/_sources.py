@@ -179,12 +179,15 @@ def _members(zf: zipfile.ZipFile, limits: Limits) -> list[zipfile.ZipInfo]:
 _XML_DTD = (b"<!DOCTYPE", b"<!ENTITY")
 
 
-def check_container(data_or_path: bytes | Path, limits: Limits = DEFAULT_LIMITS) -> str | None:
-    """Why a zip-based workbook (xlsx/xlsm/ods) must not be handed to a reader, or None.
+def check_container(data_or_path: bytes | Path, limits: Limits = DEFAULT_LIMITS
+                    ) -> tuple[str, str] | None:
+    """``(rule code, reason)`` when a zip-based workbook (xlsx/xlsm/ods) must not be
+    handed to a reader, else None.
 
-    Streams every member through the same caps as an archive (zip bomb) and looks for a
-    DTD at the start of every XML part: no spreadsheet application writes one, and
-    entity expansion (the "billion laughs" XML bomb) needs one.
+    Streams every member through the same caps as an archive (the declared sizes of a
+    zip bomb lie; the bytes produced do not) and looks for a DTD at the start of every
+    XML part: no spreadsheet application writes one, and entity expansion (the "billion
+    laughs" XML bomb) needs one.
     """
     try:
         source = io.BytesIO(data_or_path) if isinstance(data_or_path, bytes) else data_or_path
@@ -192,17 +195,17 @@ def check_container(data_or_path: bytes | Path, limits: Limits = DEFAULT_LIMITS)
             budget = [limits.total_bytes]
             for info in _members(zf, limits):
                 if info.flag_bits & 0x1:
-                    return "文件已加密"
+                    return "file.encrypted", "文件已加密"
                 head = _stream_head(zf, info, limits, budget)
                 if info.filename.endswith((".xml", ".rels", ".vml")) and \
                         any(tag in head for tag in _XML_DTD):
-                    return f"“{info.filename}”含有 XML 实体声明（疑似 XML 炸弹），已拒绝读取"
+                    return "file.too_large", f"部件 {info.filename} 含有 XML 实体声明（疑似 XML 炸弹）"
     except _Exceeded as exc:
-        return str(exc)
+        return "file.too_large", str(exc)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-        return f"压缩结构损坏（{exc}）"
+        return "file.corrupt", f"压缩结构损坏：{exc}"
     except Exception as exc:  # zlib.error and friends from a damaged stream
-        return f"压缩结构损坏（{type(exc).__name__}: {exc}）"
+        return "file.corrupt", f"压缩结构损坏：{type(exc).__name__}: {exc}"
     return None
 
 
@@ -264,6 +267,7 @@ class Expander:
 
     # -- on disk
     def _folder(self, folder: Path) -> Iterator[Item]:
+        folder = folder.resolve()
         # Sorted walk: the same inbox gives the same order (and the same workbook).
         for root, dirs, files in os.walk(folder):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -273,7 +277,10 @@ class Expander:
                 if kind_of(name) is None:
                     continue  # a folder of mail may hold anything; only ours are read
                 path = Path(root, name)
-                yield from self._file(path, str(path), explicit=False)
+                # Shown relative to the folder's parent: 收件箱/石庄镇报送.eml
+                shown = path.relative_to(folder.resolve().parent) if path.is_absolute() \
+                    else path
+                yield from self._file(path, str(shown), explicit=False)
 
     def _file(self, path: Path, name: str, *, explicit: bool) -> Iterator[Item]:
         try:
@@ -301,8 +308,14 @@ class Expander:
         if self._tmp is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="xlz-inbox-")
         self._count += 1
-        suffix = Path(name).suffix.lower()
-        path = Path(self._tmp.name, f"{self._count:05d}{suffix}")
+        # One folder per submission, keeping the attachment's own name: readers name the
+        # file in their messages, and the clerk knows it by that name, not by a temp name.
+        folder = Path(self._tmp.name, f"{self._count:05d}")
+        folder.mkdir()
+        base = name.rsplit(SEPARATOR, 1)[-1].rsplit("/", 1)[-1] or "附件"
+        if len(base.encode()) > 200:  # file systems cap a name at 255 bytes
+            base = base[:60] + Path(base).suffix
+        path = folder / base
         path.write_bytes(data)
         return path
 
