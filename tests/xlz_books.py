@@ -46,17 +46,42 @@ def build(path: Path, entries: dict[str, list[dict[str, Any]]] | None = None,
 
 
 def make_rows(n: int) -> dict[str, list[dict[str, Any]]]:
-    """``n`` project rows, about one in ten with a problem."""
+    """``n`` project rows, about one in ten with a problem (a malformed phone number)."""
+    field = load_plan().field_names[0]
     rows = []
     for i in range(n):
         rows.append({
             "name": f"项目{i:05d}", "category": ("科创类", "人才类", "服务类", "平台类")[i % 4],
-            "field": "生物医药", "origin": "上海", "status": ("已签约", "洽谈中")[i % 2],
+            "field": field, "origin": "上海", "status": ("已签约", "洽谈中")[i % 2],
             "signed": "2023-05-01" if i % 2 == 0 else None, "leader": "张三",
             "host": "某研究院", "invention_patents": i % 3, "prereview": "预审通过",
             "phone": "13800000000" if i % 10 else "12345",
         })
     return {"project": rows}
+
+
+def build_big(path: Path, n: int) -> Path:
+    """A town workbook with ``n`` project rows: the template's prepared rows filled by the
+    generator, the rest pasted below them (as a clerk pasting a long list does)."""
+    from xlz._entries import PROJECTS
+    from xlz._inplace import patch_package
+    from xlz._layout import ENTRY_CAPACITY
+    from xlz._sheetxml import Edit, Number, Text
+
+    rows = make_rows(n)["project"]
+    capacity = ENTRY_CAPACITY["project"]
+    build(path, {"project": rows[:capacity]})
+    keys = [c.key for c in PROJECTS.columns]
+    edits: dict[str, Edit] = {}
+    for i, row in enumerate(rows[capacity:], start=capacity + 2):
+        for key, value in row.items():
+            if value is None:
+                continue
+            ref = f"{chr(65 + keys.index(key))}{i}"
+            edits[ref] = Number(value) if isinstance(value, int) else Text(str(value))
+    if edits:
+        patch_package(path, {PROJECTS.name: edits})
+    return path
 
 
 def parts(path: Path) -> dict[str, bytes]:

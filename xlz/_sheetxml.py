@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from xlz._cells import column_letter, parse_ref
+from xlz._cells import column_index, column_letter, parse_ref
 
 _ROOT: Final = re.compile(r"<(\w+:)?worksheet\b")
 _ATTR: Final = re.compile(r"([\w:.-]+)\s*=\s*(\"[^\"]*\"|'[^']*')")
@@ -65,6 +65,19 @@ def escape(text: str) -> str:
 
 def _attrs(text: str) -> dict[str, str]:
     return {m.group(1): m.group(2)[1:-1] for m in _ATTR.finditer(text)}
+
+
+def _element(text: str, at: int, closing: str) -> tuple[int, str, str | None]:
+    """The element starting at ``at``: (end, attribute text, content or None when it is
+    self-closing). Attribute values of rows and cells never contain ``>``."""
+    gt = text.index(">", at)
+    name_end = at + 1
+    while text[name_end] not in " \t\r\n/>":
+        name_end += 1
+    if text[gt - 1] == "/":
+        return gt + 1, text[name_end:gt - 1], None
+    end = text.index(closing, gt)
+    return end + len(closing), text[name_end:gt], text[gt + 1:end]
 
 
 def _number(value: float | int) -> str:
@@ -120,6 +133,9 @@ class SheetPatcher:
             body_end = self.text.index(f"</{p}sheetData>", body_start)
             head, tail = self.text[:body_start], self.text[body_end:]
         body = self.text[body_start:body_end]
+        fast = self._apply_fast(body)
+        if fast is not None:
+            return self._update_dimension(head + fast + tail).encode("utf-8")
         pending = dict(self.edits)
         out: list[str] = []
         last = 0
@@ -142,9 +158,102 @@ class SheetPatcher:
         text = head + "".join(out) + tail
         return self._update_dimension(text).encode("utf-8")
 
+    def _apply_fast(self, body: str) -> str | None:
+        """Rebuild only the edited rows, found by their ``<row r="N"`` start tag (every
+        writer we know puts ``r`` first). None when a row is missing or the tag is not
+        found that way: the full scan then decides where new rows go."""
+        starts: list[tuple[int, int]] = []
+        pos = 0
+        for row in sorted(self.edits):
+            tag = f'<{self.p}row r="{row}"'
+            at = body.find(tag, pos)
+            if at < 0 or body[at + len(tag)] not in " >/":
+                return None
+            starts.append((row, at))
+            pos = at + len(tag)
+        out: list[str] = []
+        last = 0
+        for row, at in starts:
+            # str.find instead of the lazy regex: rows with long live-check formulas are
+            # several KB each, and a lazy ``.*?`` walks them one character at a time.
+            end, attrs, content = _element(body, at, f"</{self.p}row>")
+            out.append(body[last:at])
+            out.append(self._edit_row_parts(body[at:end], row, _attrs(attrs), content or "",
+                                            self.edits[row]))
+            last = end
+        out.append(body[last:])
+        return "".join(out)
+
     def _edit_row(self, match: re.Match[str], row: int, attrs: dict[str, str],
                   edits: dict[int, Edit]) -> str:
-        content = match.group(2) or ""
+        return self._edit_row_parts(match.group(0), row, attrs, match.group(2) or "", edits)
+
+    def _edit_row_parts(self, whole: str, row: int, attrs: dict[str, str], content: str,
+                        edits: dict[int, Edit]) -> str:
+        cells = self._replace_found(content, row, attrs, edits)
+        if cells is None:
+            cells = self._rebuild_cells(content, row, attrs, edits)
+        row_open = whole[: whole.index(">") + 1]
+        if row_open.endswith("/>"):
+            row_open = row_open[:-2] + ">"
+        row_open = self._widen_spans(row_open, attrs, edits)
+        return f"{row_open}{cells}</{self.p}row>"
+
+    def _replace_found(self, content: str, row: int, row_attrs: dict[str, str],
+                       edits: dict[int, Edit]) -> str | None:
+        """Replace edited cells found by their ``<c r="T5"`` tag (the common case: the
+        template prepared every reserved cell). None when one is absent."""
+        spots: list[tuple[int, int, str]] = []
+        for col, edit in edits.items():
+            tag = f'<{self.p}c r="{column_letter(col)}{row}"'
+            at = content.find(tag)
+            if at < 0:
+                # Not there yet (a template leaves reserved cells to the column style):
+                # insert before the first cell to its right.
+                where = self._insert_at(content, col)
+                if where is None:
+                    return None
+                spots.append((where, where, self._cell_xml(row, col, edit, None, None,
+                                                           row_attrs)))
+                continue
+            if content[at + len(tag)] not in " >/":
+                return None
+            end, attrs, old_content = _element(content, at, f"</{self.p}c>")
+            if self.keep_formulas and not isinstance(edit, Formula) \
+                    and old_content and self._formula_re.search(old_content):
+                self.skipped.append(f"{column_letter(col)}{row}")
+                continue
+            new = self._cell_xml(row, col, edit, _attrs(attrs), old_content, row_attrs)
+            spots.append((at, end, new))
+        out: list[str] = []
+        last = 0
+        for start, end, new in sorted(spots):
+            out.append(content[last:start])
+            out.append(new)
+            last = end
+        out.append(content[last:])
+        return "".join(out)
+
+    def _insert_at(self, content: str, col: int) -> int | None:
+        """Offset of the first cell right of ``col`` (or the end); None if a cell has no
+        ``r`` written first, which the full rebuild handles."""
+        tag = f'<{self.p}c r="'
+        pos = content.find(f"<{self.p}c")
+        while pos >= 0:
+            if not content.startswith(tag, pos):
+                if content[pos + len(self.p) + 2] in " />":
+                    return None  # a cell whose r is not its first attribute
+                pos = content.find(f"<{self.p}c", pos + 1)
+                continue
+            start = pos + len(tag)
+            letters = content[start:content.index('"', start)].rstrip("0123456789")
+            if column_index(letters) > col:
+                return pos
+            pos = content.find(f"<{self.p}c", start)
+        return len(content)
+
+    def _rebuild_cells(self, content: str, row: int, attrs: dict[str, str],
+                       edits: dict[int, Edit]) -> str:
         pending = dict(edits)
         out: list[str] = []
         last = 0
@@ -170,12 +279,7 @@ class SheetPatcher:
         out.append(content[last:])
         for col in sorted(pending):
             out.append(self._cell_xml(row, col, pending[col], None, None, attrs))
-        cells = "".join(out)
-        row_open = match.group(0)[: match.group(0).index(">") + 1]
-        if row_open.endswith("/>"):
-            row_open = row_open[:-2] + ">"
-        row_open = self._widen_spans(row_open, attrs, edits)
-        return f"{row_open}{cells}</{self.p}row>"
+        return "".join(out)
 
     def _widen_spans(self, row_open: str, attrs: dict[str, str], edits: dict[int, Edit]) -> str:
         spans = attrs.get("spans")

@@ -55,11 +55,12 @@ def _local_end(data: bytes, offset: int, compress_size: int, flags: int) -> int:
 
 
 def rewrite(data: bytes, replacements: dict[str, bytes], out: BinaryIO,
-            level: int = 6) -> None:
+            level: int = 1) -> None:
     """Write ``data`` (a zip package) to ``out`` with the named parts' contents replaced.
 
     Every other part is copied byte for byte; replaced parts are deflated and keep their
-    name, timestamps, attributes and position in the package."""
+    name, timestamps, attributes and position in the package. Level 1: worksheet XML
+    compresses almost as well as at level 6 (repetitive markup) in a third of the time."""
     count, cd_size, cd_offset, comment = _eocd(data)
     pending = dict(replacements)
     central: list[bytes] = []
