@@ -10,6 +10,7 @@ from xlz._api import FileResult, fill, validate
 from xlz._catalogue import RULES, Check, Rule
 from xlz._cells import CellValue
 from xlz._findings import Finding, Report, Severity
+from xlz._inbox import ConsolidationResult, consolidate
 from xlz._intake import InputError, sniff
 from xlz._plan import DEFAULT_PLAN, Plan, available_plans, load_plan
 from xlz._plancheck import check_plan
@@ -23,6 +24,7 @@ __all__ = [
     "RULES",
     "CellValue",
     "Check",
+    "ConsolidationResult",
     "FileResult",
     "Finding",
     "InputError",
@@ -37,6 +39,7 @@ __all__ = [
     "__version__",
     "available_plans",
     "check_plan",
+    "consolidate",
     "fill",
     "load_plan",
     "progress",

@@ -111,10 +111,15 @@ def _problem(sub: Submission | SourceProblem, code: str, **extra: Any) -> Input:
 
 
 def gather(sources: Iterable[str | os.PathLike[str]], *, limits: Limits = DEFAULT_LIMITS,
-           on_file: Progress | None = None) -> list[Input]:
+           on_file: Progress | None = None,
+           on_start: Callable[[int], None] | None = None) -> list[Input]:
     inputs: list[Input] = []
     with Expander(limits) as expander:
-        for item in expander.expand(sources):
+        # Expand first (cheap: walking folders, unpacking mail) so progress has a total.
+        items = list(expander.expand(sources))
+        if on_start is not None:
+            on_start(len(items))
+        for item in items:
             if on_file is not None:
                 on_file(item.name)
             if isinstance(item, SourceProblem):
@@ -130,6 +135,7 @@ def consolidate(
     plan: Plan | str | None = None,
     *,
     on_file: Progress | None = None,
+    on_start: Callable[[int], None] | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> ConsolidationResult:
     """Consolidate town workbooks (files, folders, ``.zip``, ``.eml``) into the city
@@ -139,7 +145,7 @@ def consolidate(
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
     active = plan if isinstance(plan, Plan) else load_plan(plan or DEFAULT_PLAN)
-    inputs = gather(sources, limits=limits, on_file=on_file)
+    inputs = gather(sources, limits=limits, on_file=on_file, on_start=on_start)
     result = build(inputs, active)
     path = write_city_workbook(result, out)
     return ConsolidationResult(path, result)
