@@ -25,8 +25,9 @@ Python side normalises noise a formula cannot):
   typed with full-width spaces or half-width brackets is accepted by Python only.
 - White space other than the ASCII space (U+3000, no-break space) is blank to Python,
   not to TRIM.
-- 任务分解 sums patent counts that are numbers ≥ 0; Python also reads ``22个`` and
-  skips fractions (the data validation already refuses fractions).
+- 任务分解 sums patent counts that are whole numbers ≥ 0; Python also reads ``22个``.
+  A fraction is recognised by the ``.`` in its text, so a tiny fraction shown in
+  scientific notation (1E-05) would count; the data validation refuses fractions anyway.
 
 Rules with no formula (:data:`NOT_EXPRESSIBLE`, also listed in ``docs/rules.md``):
 phone format (needs a regular expression), and every file, structure and plan rule
@@ -35,6 +36,7 @@ phone format (needs a regular expression), and every file, structure and plan ru
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -69,8 +71,9 @@ def _text(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
 
+@functools.cache
 def letters(sheet: EntrySheet) -> dict[str, str]:
-    """Column key → column letter, in template order."""
+    """Column key → column letter, in template order. (Cached: do not mutate.)"""
     return {col.key: column_letter(i) for i, col in enumerate(sheet.columns)}
 
 
@@ -265,12 +268,14 @@ def _significant_span(sheet: EntrySheet, row: int) -> str:
     return f"{cols[keys[0]]}{row}:{cols[keys[-1]]}{row}"
 
 
-def live_check_formula(plan: Plan, sheet: EntrySheet, row: int) -> str:
+def live_check_formula(plan: Plan, sheet: EntrySheet, row: int,
+                       rules: Sequence[LiveRule] | None = None) -> str:
     """The 实时检查 formula of one entry row: every failing rule's ``C5 title``, joined
     by ``；``; empty when the row is empty or fine. Cell addresses are built with ROW()
-    so that they stay right when a clerk sorts or the sheet is re-filled."""
+    so that they stay right when a clerk sorts or the sheet is re-filled. Pass ``rules``
+    (from :func:`live_rules`) when writing many rows: compiling is the slow part."""
     parts = []
-    for lr in live_rules(plan, sheet):
+    for lr in rules if rules is not None else live_rules(plan, sheet):
         cond = lr.condition(row)
         if cond is None:
             continue
@@ -349,10 +354,13 @@ def _count_formula(plan: Plan, metric: Metric, statuses: Sequence[str]) -> str:
     cats = _any_of(data_range(PROJECTS, "category"), _categories_of(plan, metric))
     states = _any_of(data_range(PROJECTS, "status"), statuses)
     if metric in ("invention_patents", "utility_patents"):
-        # Numbers ≥ 0 only (Python skips what it cannot read or what is negative); as a
-        # separate SUMPRODUCT argument, text counts as 0 instead of raising #VALUE!.
+        # Whole numbers ≥ 0 only, as Python counts them. INT() of a text cell would be
+        # #VALUE! for the whole array, so a fraction is spotted by the "." in its text
+        # (the decimal point of the Chinese and English locales). As a separate
+        # SUMPRODUCT argument, text counts as 0 instead of raising #VALUE!.
         counts = data_range(PROJECTS, metric)
-        return f"=SUMPRODUCT({cats}*{states}*ISNUMBER({counts})*({counts}>=0),{counts})"
+        return (f"=SUMPRODUCT({cats}*{states}*ISNUMBER({counts})*({counts}>=0)"
+                f'*ISERROR(FIND(".",{counts})),{counts})')
     return f"=SUMPRODUCT({cats}*{states})"
 
 
