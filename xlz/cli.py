@@ -88,6 +88,30 @@ def rules_command(plan_name: str | None, as_json: bool, markdown: bool) -> None:
         click.echo(f"{r.code:<36} {r.severity.value}  {where}{r.title}")
 
 
+@main.command("templates")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="输出文件夹（13个镇区填报表和市级汇总表模板）")
+@PLAN_OPTION
+def templates_command(out_dir: str, plan_name: str | None) -> None:
+    """生成各镇区填报表和市级汇总表模板（内容确定，可重复生成）。"""
+    from xlz._plan import DEFAULT_PLAN, load_plan
+    from xlz._plancheck import check_plan
+    from xlz._template import build_templates
+
+    try:
+        plan = load_plan(plan_name or DEFAULT_PLAN)
+    except (FileNotFoundError, ValueError) as exc:  # missing, or fails the plan schema
+        click.echo(f"计划文件无法使用：{exc}", err=True)
+        sys.exit(2)
+    bad = check_plan(plan).errors  # 提醒 (e.g. 附件2's printed 合计) does not stop us
+    if bad:
+        for finding in bad:
+            click.echo(f"计划文件错误：{finding.message}", err=True)
+        sys.exit(2)
+    for path in build_templates(out_dir, plan):
+        click.echo(f"已生成：{path}", err=True)
+
+
 @main.group("addin")
 def addin_group() -> None:
     """Excel 加载项（科技招商选项卡）。"""
