@@ -275,7 +275,10 @@ def diff(old: FileResult, new: FileResult) -> tuple[Change, ...]:
 # ------------------------------------------------------------------------- build
 
 
-def _examine(item: Input, plan: Plan) -> FileResult:
+def examine(item: Input, plan: Plan, *, keep_values: bool = True) -> FileResult:
+    """Identify and validate one input. ``keep_values=False`` drops the sheet values
+    afterwards (the records keep what the city workbook needs): a worker process then
+    sends back a small result, and 500 files do not sit in memory at once."""
     result = FileResult(item, Report(source=item.name))
     if item.data is None:
         code = item.error_code or "file.unreadable"
@@ -287,6 +290,8 @@ def _examine(item: Input, plan: Plan) -> FileResult:
     result.validation = validate_values(item.data.sheets, plan, source=item.name)
     result.report.extend(result.validation.report.findings)
     result.status = "accepted" if result.report.ok and result.town is not None else "rejected"
+    if not keep_values:
+        item.data.sheets = {}
     return result
 
 
@@ -296,7 +301,11 @@ def _order(result: FileResult) -> tuple[dt.datetime, str, str]:
 
 
 def build(inputs: Iterable[Input], plan: Plan) -> Consolidation:
-    files = [_examine(item, plan) for item in inputs]
+    return build_from([examine(item, plan) for item in inputs], plan)
+
+
+def build_from(files: list[FileResult], plan: Plan) -> Consolidation:
+    """The city picture from examined files (see :func:`examine`)."""
     by_town: dict[str, list[FileResult]] = {}
     for f in files:
         if f.town is not None and f.validation is not None:

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from xlz import _layout as L
 from xlz._catalogue import RULES
-from xlz._consolidate import Consolidation, Input, base_name, build
+from xlz._consolidate import Consolidation, FileResult, Input, base_name, build_from, examine
+from xlz._entries import ENTRY_SHEETS
 from xlz._plan import DEFAULT_PLAN, Plan, load_plan
 from xlz._sources import DEFAULT_LIMITS, Expander, Limits, SourceProblem, Submission
 
@@ -75,6 +77,9 @@ class ConsolidationResult:
 
 
 _ZIP_MAGIC = b"PK\x03\x04"
+# What consolidation reads: the entry sheets and the town cell (the _xlz metadata sheet
+# is always read). The library-owned summary sheets are recomputed, never trusted.
+_NEEDED_SHEETS = (L.GUIDE, *(s.name for s in ENTRY_SHEETS))
 
 
 def read_input(sub: Submission, limits: Limits = DEFAULT_LIMITS) -> Input:
@@ -91,7 +96,7 @@ def read_input(sub: Submission, limits: Limits = DEFAULT_LIMITS) -> Input:
             code, reason = problem
             return _problem(sub, code, reason=reason)
     try:
-        data = read_workbook(sub.path)
+        data = read_workbook(sub.path, sheets=iter(_NEEDED_SHEETS))
     except InputError as exc:
         return Input(sub.name, sub.sha256, sub.received, sub.received_from,
                      error_code=exc.code, error_message=exc.message)
@@ -110,23 +115,57 @@ def _problem(sub: Submission | SourceProblem, code: str, **extra: Any) -> Input:
     return Input(sub.name, "", None, "", error_code=code, error_message=message)
 
 
-def gather(sources: Iterable[str | os.PathLike[str]], *, limits: Limits = DEFAULT_LIMITS,
-           on_file: Progress | None = None,
-           on_start: Callable[[int], None] | None = None) -> list[Input]:
-    inputs: list[Input] = []
+_WORKERS = 2  # the machines are 2-core PCs; reading is CPU-bound in calamine
+_POOL_MIN_FILES = 24  # below this, starting processes costs more than it saves
+_PLAN: Plan | None = None  # the plan inside a worker process
+
+
+def _init_worker(plan: Plan) -> None:
+    global _PLAN
+    _PLAN = plan
+
+
+def _examine_in_worker(item: Submission | SourceProblem, limits: Limits) -> FileResult:
+    assert _PLAN is not None
+    return _examine(item, _PLAN, limits)
+
+
+def _examine(item: Submission | SourceProblem, plan: Plan, limits: Limits) -> FileResult:
+    if isinstance(item, SourceProblem):
+        return examine(_problem(item, item.code, reason=item.reason), plan)
+    return examine(read_input(item, limits), plan, keep_values=False)
+
+
+def gather(sources: Iterable[str | os.PathLike[str]], plan: Plan, *,
+           limits: Limits = DEFAULT_LIMITS, on_file: Progress | None = None,
+           on_start: Callable[[int], None] | None = None,
+           workers: int | None = None) -> list[FileResult]:
+    """Expand, read and examine every source. Many files are read by a small process
+    pool (python-calamine holds the GIL while parsing); results keep the input order."""
     with Expander(limits) as expander:
         # Expand first (cheap: walking folders, unpacking mail) so progress has a total.
         items = list(expander.expand(sources))
         if on_start is not None:
             on_start(len(items))
+        count = _WORKERS if workers is None else workers
+        if count > 1 and len(items) >= _POOL_MIN_FILES:
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(count, initializer=_init_worker,
+                                     initargs=(plan,)) as pool:
+                futures = [pool.submit(_examine_in_worker, item, limits) for item in items]
+                results = []
+                for item, future in zip(items, futures, strict=True):
+                    results.append(future.result())
+                    if on_file is not None:
+                        on_file(item.name)
+                return results
+        results = []
         for item in items:
+            results.append(_examine(item, plan, limits))
             if on_file is not None:
                 on_file(item.name)
-            if isinstance(item, SourceProblem):
-                inputs.append(_problem(item, item.code, reason=item.reason))
-            else:
-                inputs.append(read_input(item, limits))
-    return inputs
+        return results
 
 
 def consolidate(
@@ -137,6 +176,7 @@ def consolidate(
     on_file: Progress | None = None,
     on_start: Callable[[int], None] | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    workers: int | None = None,
 ) -> ConsolidationResult:
     """Consolidate town workbooks (files, folders, ``.zip``, ``.eml``) into the city
     workbook ``out``. Bad inputs become findings; nothing here raises for a bad file."""
@@ -145,7 +185,8 @@ def consolidate(
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
     active = plan if isinstance(plan, Plan) else load_plan(plan or DEFAULT_PLAN)
-    inputs = gather(sources, limits=limits, on_file=on_file, on_start=on_start)
-    result = build(inputs, active)
+    files = gather(sources, active, limits=limits, on_file=on_file, on_start=on_start,
+                   workers=workers)
+    result = build_from(files, active)
     path = write_city_workbook(result, out)
     return ConsolidationResult(path, result)

@@ -1,0 +1,151 @@
+"""Consolidation benchmark: 500 town files × 200 project rows, end to end.
+
+Times ``xlz consolidate`` (CLI, a child process: reading, validating every cell,
+writing the city workbook) and a naive pandas + openpyxl consolidation of the same files
+(``pd.read_excel(engine="openpyxl")`` per file, concat, group-by sums — no validation,
+no output workbook) in the same run, each in its own child process so that peak memory
+(``ru_maxrss`` from ``os.wait4``) is that of the contender alone.
+
+The plan is data: a plan with 500 towns is written to a temp folder. The town files are
+one generated template (``build_town_workbook``) cloned with each town's code and name
+patched into its metadata, which takes seconds instead of 500 template builds.
+
+    .venv/bin/python bench/bench_consolidate.py [--towns 500] [--rows 200] [--keep DIR]
+
+Targets (issue 5): ≥ 10× faster than the naive run, peak memory ≤ 500 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def make_plan(folder: Path, towns: int, rows: int) -> Path:
+    from xlz._plan import load_plan
+
+    base = load_plan().model_dump(mode="json")
+    platform, fund = 5, 5
+    projects = rows - platform - fund
+    base["id"] = f"bench-{towns}"
+    base["towns"] = [{"code": f"benchtown{i:03d}", "name": f"测试镇{i:03d}",
+                      "short": f"测试镇{i:03d}", "aliases": []} for i in range(towns)]
+    base["attachment2"]["rows"] = [
+        {"town": f"benchtown{i:03d}", "label": f"测试镇{i:03d}", "projects": projects,
+         "invention_patents": projects, "utility_patents": projects * 5,
+         "platform": platform, "fund": fund} for i in range(towns)]
+    base["carriers"] = []
+    for activity in base["activities"]:
+        activity["host_towns"] = []
+    path = folder / "bench-plan.json"
+    path.write_text(json.dumps(base, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def make_files(plan_path: Path, inbox: Path, towns: int) -> None:
+    from xlz._demo import sample_entries
+    from xlz._plan import load_plan
+    from xlz._template import build_town_workbook
+
+    plan = load_plan(plan_path)
+    inbox.mkdir(parents=True, exist_ok=True)
+    first = plan.towns[0]
+    seed = inbox / "seed.xlsx"
+    build_town_workbook(plan, first.code, seed, sample_entries(plan, first.code, pipeline=0))
+    with zipfile.ZipFile(seed) as zf:
+        parts = [(info, zf.read(info)) for info in zf.infolist()]
+    seed.unlink()
+    for town in plan.towns:
+        out = inbox / f"{town.short}.xlsx"
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+            for info, data in parts:
+                if info.filename.endswith((".xml", ".rels")):
+                    data = data.replace(first.code.encode(), town.code.encode()) \
+                        .replace(first.short.encode(), town.short.encode())
+                zf.writestr(info, data)
+
+
+NAIVE = r"""
+import sys, glob, pandas as pd
+frames = []
+for path in sorted(glob.glob(sys.argv[1] + "/*.xlsx")):
+    df = pd.read_excel(path, sheet_name="项目信息", engine="openpyxl")
+    df["镇区"] = path.rsplit("/", 1)[-1][:-5]
+    frames.append(df)
+data = pd.concat(frames, ignore_index=True)
+data = data[data["项目名称"].notna()]
+summary = data.groupby(["镇区", "项目类别"]).agg(
+    项目数=("项目名称", "count"), 发明专利=("发明专利实审数（件）", "sum"),
+    实用新型=("实用新型专利授权数（件）", "sum"))
+print(len(data), int(summary["项目数"].sum()))
+"""
+
+
+def run_child(argv: list[str]) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS in MB (this child alone, via wait4) and its stdout."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    out = proc.stdout.read()
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
+    if proc.returncode not in (0, 1):
+        sys.exit(f"{argv[:4]} failed ({proc.returncode}):\n{err.decode()[-3000:]}")
+    return wall, usage.ru_maxrss / 1024, out.decode()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--towns", type=int, default=500)
+    parser.add_argument("--rows", type=int, default=200)
+    parser.add_argument("--keep", type=Path, help="keep the files in this folder")
+    parser.add_argument("--skip-naive", action="store_true")
+    args = parser.parse_args()
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="xlz-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        t0 = time.perf_counter()
+        plan = make_plan(folder, args.towns, args.rows)
+        inbox = folder / "inbox"
+        if not inbox.exists():
+            make_files(plan, inbox, args.towns)
+        print(f"生成 {args.towns} 个文件 × {args.rows} 行：{time.perf_counter() - t0:.1f} s",
+              file=sys.stderr)
+        xlz = [sys.executable, "-m", "xlz", "consolidate", str(inbox), "--out",
+               str(folder / "city.xlsx"), "--plan", str(plan), "--json"]
+        ours, ours_mb, out = run_child(xlz)
+        summary: dict[str, Any] = json.loads(out)
+        rows = summary["rows"]["projects"]
+        result = {"towns": args.towns, "rows_per_file": args.rows, "project_rows": rows,
+                  "xlz_seconds": round(ours, 2), "xlz_peak_mb": round(ours_mb, 1)}
+        if not args.skip_naive:
+            naive, naive_mb, naive_out = run_child([sys.executable, "-c", NAIVE, str(inbox)])
+            result |= {"naive_seconds": round(naive, 2), "naive_peak_mb": round(naive_mb, 1),
+                       "naive_rows": int(naive_out.split()[0]),
+                       "speedup": round(naive / ours, 2)}
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        speed = f"{result['speedup']}×（目标 ≥ 10×）" if "speedup" in result else "—"
+        print(f"xlz consolidate {ours:.2f} s，峰值内存 {ours_mb:.0f} MB（目标 ≤ 500 MB）；"
+              f"pandas+openpyxl {result.get('naive_seconds', '—')} s；加速比 {speed}",
+              file=sys.stderr)
+    finally:
+        if args.keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
