@@ -53,10 +53,10 @@ YEAR_ROUND = "全年"
 
 
 def is_blank(value: object) -> bool:
-    """Empty cell: None, or text that is only white space."""
+    """Empty cell: None, or text that is only white space (zero-width spaces included)."""
     if value is None:
         return True
-    return isinstance(value, str) and not clean_text(value)
+    return isinstance(value, str) and not value.strip().strip("\u200b\ufeff").strip()
 
 
 def parse_text(value: object) -> str | None:
@@ -192,16 +192,21 @@ def parse_month(value: object) -> int | str | _Invalid | None:
     return INVALID
 
 
-def parse_choice(value: object, choices: tuple[str, ...]) -> str | _Invalid | None:
-    """The list entry a clerk meant (white space, width and bracket style ignored)."""
+def choice_index(choices: tuple[str, ...]) -> dict[str, str]:
+    """Look-up table for :func:`parse_choice`: match key → list entry."""
+    return {match_key(choice): choice for choice in choices}
+
+
+def parse_choice(
+    value: object, choices: tuple[str, ...] | dict[str, str]
+) -> str | _Invalid | None:
+    """The list entry a clerk meant (white space, width and bracket style ignored).
+    Pass a :func:`choice_index` when checking many cells against one list."""
     text = parse_text(value)
     if text is None:
         return None
-    key = match_key(text)
-    for choice in choices:
-        if match_key(choice) == key:
-            return choice
-    return INVALID
+    index = choices if isinstance(choices, dict) else choice_index(choices)
+    return index.get(match_key(text), INVALID)
 
 
 def phone_ok(text: str) -> bool:

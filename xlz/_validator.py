@@ -72,8 +72,8 @@ def _parser(col: Column, plan: Plan) -> Parser:
     kind = col.kind
     if kind is Kind.CHOICE:
         assert col.choices is not None
-        choices = plan.choices(col.choices)
-        return lambda v: nz.parse_choice(v, choices)
+        index = nz.choice_index(plan.choices(col.choices))
+        return lambda v: nz.parse_choice(v, index)
     if kind is Kind.INTEGER:
         return nz.parse_count
     if kind is Kind.NUMBER:
@@ -121,6 +121,9 @@ class _SheetChecker:
         self.parsers = {c.key: _parser(c, plan) for c in sheet.input_columns}
         self.columns = {c.key: c for c in sheet.columns}
         self.rules = {r.code: r for r in RULES.values() if r.sheet == sheet.name}
+        self.input_columns = sheet.input_columns
+        self.cross_rules = [r for r in self.rules.values()
+                            if r.check in (Check.REQUIRED_IF, Check.EXPECTED_IF)]
         self.col_index: dict[str, int] = {}
 
     def finding(self, rule: Rule, record: Record | None, col_key: str | None, value: CellValue,
@@ -172,19 +175,21 @@ class _SheetChecker:
         return records
 
     def check_cells(self, record: Record) -> None:
-        for col in self.sheet.input_columns:
+        parsers = self.parsers
+        col_index = self.col_index
+        values = record.values
+        for col in self.input_columns:
             key = col.key
-            if key not in self.col_index:
-                record.values[key] = None
+            if key not in col_index:
+                values[key] = None
                 continue
             raw = record.raw[key]
-            if nz.is_blank(raw):
-                record.values[key] = None
-                required = self.rules.get(f"{self.sheet.key}.{key}.required")
-                if required is not None:
-                    self.finding(required, record, key, raw)
+            if raw is None or nz.is_blank(raw):
+                values[key] = None
+                if col.required is not None:
+                    self.finding(self.rules[f"{self.sheet.key}.{key}.required"], record, key, raw)
                 continue
-            parsed = self.parsers[key](raw)
+            parsed = parsers[key](raw)
             if parsed is nz.INVALID:
                 record.values[key] = None
                 rule = self.rules[f"{self.sheet.key}.{key}.invalid"]
@@ -204,9 +209,7 @@ class _SheetChecker:
 
     def check_cross(self, record: Record) -> None:
         values = record.values
-        for rule in self.rules.values():
-            if rule.check not in (Check.REQUIRED_IF, Check.EXPECTED_IF):
-                continue
+        for rule in self.cross_rules:
             if not all(values.get(c.field) in c.values for c in rule.when):
                 continue
             assert rule.field is not None
