@@ -402,3 +402,36 @@ def test_row_conservation(bad_inbox: Path, tmp_path: Path) -> None:
                 assert (id(f), record.sheet, record.row) in accepted or \
                     (f.name, record.sheet, record.row) in listed
     assert total > 400
+
+
+# ------------------------------------------------------------------------ LibreOffice
+
+
+@pytest.mark.libreoffice
+def test_city_workbook_opens_in_libreoffice_without_errors(city: tuple[Path, Any]) -> None:
+    from tests.lo.harness import formula_errors, read_cached
+
+    out, _ = city
+    assert formula_errors(out) == []
+    cells = read_cached(out, [f"{L.CITY_TASKS}!A1:D16"])[f"{L.CITY_TASKS}!A1:D16"]
+    assert cells["A15"]["value"] == L.CITY_TOTAL_LABEL
+    assert cells["B15"]["value"] == 398
+
+
+@pytest.mark.libreoffice
+def test_xls_and_ods_saved_by_libreoffice_are_consolidated(tmp_path: Path) -> None:
+    from tests.lo.harness import convert
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for code, suffix in (("dingyan", ".xls"), ("dongchen", ".ods")):
+        source = tmp_path / f"{code}.xlsx"
+        build_town_workbook(PLAN, code, source, sample_entries(PLAN, code))
+        convert(source, inbox / f"{code}{suffix}")
+    result = consolidate([inbox], tmp_path / "city.xlsx", PLAN)
+    states = {t.town.code: t for t in result.consolidation.towns}
+    for code in ("dingyan", "dongchen"):
+        town = states[code]
+        assert town.state == "已报送", [i.finding.message for i in result.consolidation.issues]
+        projects = next(p for p in town.progress if p.metric == "projects")
+        assert projects.done == PLAN.target(code).projects

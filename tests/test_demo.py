@@ -1,0 +1,64 @@
+"""``xlz demo``: a sample inbox from the seed's own figures, consolidated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from python_calamine import CalamineWorkbook
+
+from xlz import _layout as L
+from xlz._demo import ERROR_TOWN, RESUBMIT_TOWN, older_version, sample_entries, with_errors
+from xlz._plan import load_plan
+from xlz._template import town_state
+from xlz.cli import main
+
+PLAN = load_plan()
+
+
+@pytest.mark.parametrize("code", [t.code for t in PLAN.towns])
+def test_sample_entries_meet_attachment2_exactly(code: str) -> None:
+    entries = sample_entries(PLAN, code)
+    validation, done = town_state(PLAN, code, entries)
+    assert validation.report.ok, [f.message for f in validation.report.errors]
+    target = PLAN.target(code)
+    for p in done:
+        assert p.done == (target.get(p.metric) or 0), (code, p.metric)
+    names = [c["name"] for c in entries["carrier"]]
+    assert names == [c.name for c in PLAN.carriers_of(code)]
+
+
+def test_sample_entries_are_deterministic() -> None:
+    assert sample_entries(PLAN, "gaoxin") == sample_entries(PLAN, "gaoxin")
+    assert sample_entries(PLAN, "gaoxin", seed=1) != sample_entries(PLAN, "gaoxin")
+
+
+def test_mistakes_are_what_the_story_says() -> None:
+    entries = sample_entries(PLAN, ERROR_TOWN)
+    validation, _ = town_state(PLAN, ERROR_TOWN, with_errors(entries))
+    codes = {f.code for f in validation.report.errors}
+    assert codes == {"project.category.required", "project.company.required_if"}
+    old = older_version(sample_entries(PLAN, RESUBMIT_TOWN))
+    assert len(old["project"]) == len(sample_entries(PLAN, RESUBMIT_TOWN)["project"]) - 8
+
+
+@pytest.mark.slow
+def test_demo_command(tmp_path: Path) -> None:
+    out = tmp_path / "演示"
+    result = CliRunner().invoke(main, ["demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    city = Path(result.stdout.strip().splitlines()[-1])
+    assert city.exists() and city.parent == out
+    assert (out / "模板").is_dir() and any((out / "收件箱").iterdir())
+    book = CalamineWorkbook.from_path(str(city))
+    status = {r[0]: r for r in book.get_sheet_by_name(L.CITY_SUBMISSIONS).to_python()}
+    assert status["九华镇"][1] == "未通过校验"
+    assert status["石庄镇"][1] == "已报送"
+    assert status["磨头镇"][2].endswith("新建 Microsoft Excel 工作表 (2).xlsx")
+    assert "高新区科技招商填报表（6月）.xlsx" in status["高新区"][10]
+    assert all(status[t.short][1] in ("已报送", "未通过校验") for t in PLAN.towns)
+    tasks = {r[0]: r for r in book.get_sheet_by_name(L.CITY_TASKS).to_python()}
+    assert tasks[L.CITY_TOTAL_LABEL][1:3] == [398, 398 - 24]  # 九华镇's 24 not counted
+    issues = book.get_sheet_by_name(L.CITY_ISSUES).to_python()
+    assert any(r[8] == "file.email_no_attachment" for r in issues)
