@@ -304,3 +304,29 @@ def test_live_check_values_format() -> None:
     text = fx.live_check_values(PLAN, PROJECTS, validation.report)[2]
     assert text.startswith("C2 项目类别不在可选项中；")
     assert "B2" not in text and cell_ref(2, 1) == "B2"
+
+
+@pytest.mark.libreoffice
+def test_findings_text_lights_its_row_yellow(tmp_path: Path) -> None:
+    """What `xlz validate` writes into 校验提示 lights the row through the template's own
+    conditional format (no style is written)."""
+    import openpyxl
+
+    from tests.lo import harness
+
+    path = build_town_workbook(PLAN, TOWN, tmp_path / "t.xlsx", GOOD_AND_BAD)
+    wb = openpyxl.load_workbook(path)
+    findings = fx.letters(PROJECTS)["findings"]
+    wb[PROJECTS.name][f"{findings}3"] = "项目信息!C3「项目类别」……"
+    wb.save(tmp_path / "validated.xlsx")
+    hits = harness.conditional_format_hits(tmp_path / "validated.xlsx", f"{PROJECTS.name}!A2:S4")
+    yellow = {cell for cell, entries in hits.items()
+              if any("FIND" not in e["formula1"] for e in entries)}
+    # The harness sees one conditional format per cell (LibreOffice's cell property lists
+    # the first of overlapping formats), so it can check the yellow rule only on columns
+    # without a red one; a rendered PDF shows the whole row yellow with red on top.
+    letters = fx.letters(PROJECTS)
+    red_columns = set(fx.flagged_columns(PLAN, PROJECTS))
+    plain = {f"{letters[c.key]}3" for c in PROJECTS.input_columns if c.key not in red_columns}
+    assert plain and yellow == plain
+    assert not any(cell.endswith(("2", "4")) for cell in yellow)
