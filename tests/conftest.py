@@ -6,6 +6,12 @@ import os
 
 import pytest
 
+# xlwings decides at import time whether its PRO parts (the remote engine that the
+# add-in tests drive) are enabled. The literal key "noncommercial" is permitted for
+# this project: PolyForm Noncommercial 1.0 names government institutions among the
+# permitted users (docs/install-guide.md). The add-in's RunPython path needs no key.
+os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
+
 
 # --- libreoffice marker -------------------------------------------------------------
 # Tests marked @pytest.mark.libreoffice need soffice and /usr/bin/python3 with `uno`.
