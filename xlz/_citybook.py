@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from xlz import _layout as L
+from xlz._catalogue import RULES
 from xlz._consolidate import STATUS_TEXT, Consolidation, FileResult, Row
 from xlz._entries import ACTIVITIES, PROJECTS
 from xlz._fastrows import splice_rows
@@ -71,9 +72,9 @@ class _Sheet:
         self.row += 1
         return row
 
-    def title(self, text: str, width: int) -> None:
-        self.ws.merge_range(self.row, 0, self.row, width - 1, text, self.f["title"])
-        self.ws.set_row(self.row, 24)
+    def section(self, text: str, width: int) -> None:
+        """A heading over ``width`` columns (merged along the row: constant_memory-safe)."""
+        self.ws.merge_range(self.row, 0, self.row, width - 1, text, self.f["section"])
         self.row += 1
 
     def header(self, headers: Sequence[str], widths: Sequence[float] = ()) -> None:
@@ -85,7 +86,7 @@ class _Sheet:
 def _formats(book: Any) -> dict[str, Any]:
     base = {"font_name": "宋体", "font_size": 10, "valign": "vcenter"}
     return {
-        "title": book.add_format({**base, "bold": True, "font_size": 14, "align": "center"}),
+        "section": book.add_format({**base, "bold": True, "bg_color": "#DDEBF7", "border": 1}),
         "header": book.add_format({**base, "bold": True, "bg_color": "#DDEBF7", "border": 1,
                                    "text_wrap": True, "align": "center"}),
         "total": book.add_format({**base, "bold": True, "bg_color": "#FFF2CC", "border": 1}),
@@ -289,7 +290,7 @@ def _activities(s: _Sheet, c: Consolidation) -> None:
         s.line([r.town.short, *(v.get(k) for k in keys),
                 seq_of.get(match_key(v.get("name") or "")), *_provenance(r)], s.f["cell"])
     s.row += 1
-    s.line([f"附件3 {plan.year}年{plan.city}科技招商活动安排表及举办情况"], s.f["header"])
+    s.section(f"附件3 {plan.year}年{plan.city}科技招商活动安排表及举办情况", 7)
     s.line(("序号", "活动名称", "时间（附件3）", "主办单位", "状态", "报送镇区", "说明"),
            s.f["header"])
     matched: set[int] = set()
@@ -338,10 +339,13 @@ def _status(s: _Sheet, c: Consolidation) -> None:
                [None, state_fmt])
     if c.unassigned:
         s.row += 1
-        s.line(["未能归属镇区的文件（原因见问题清单）"], s.f["header"])
+        s.section("未能归属镇区的文件（原因见问题清单）", 5)
         for f in c.unassigned:
-            s.line(["—", STATUS_TEXT[f.status], *_file_columns(f, "")], s.f["cell"],
-                   [None, s.f["error"]])
+            # An unreadable file says why in its status (文件已加密, 邮件没有表格附件 …).
+            state = STATUS_TEXT[f.status]
+            if f.status == "unreadable" and f.report.findings:
+                state = RULES[f.report.findings[0].code].title
+            s.line(["—", state, *_file_columns(f, "")], s.f["cell"], [None, s.f["error"]])
 
 
 def _when(f: FileResult) -> str:
