@@ -74,7 +74,7 @@ Private Sub ShowSetupHelp(ByVal action As String, ByVal reason As String)
         reason & vbCrLf & vbCrLf & _
         "请按以下步骤处理：" & vbCrLf & _
         "1. 安装 Python（3.10 或更新版本）；" & vbCrLf & _
-        "2. 在命令提示符中运行：pip install xlz[live]" & vbCrLf & _
+        "2. 在 xlz 源码文件夹中运行：pip install "".[live]""（见《安装指南》）" & vbCrLf & _
         "3. 再运行：xlwings addin install" & vbCrLf & _
         "4. 关闭所有 Excel 窗口，重新打开 Excel。" & vbCrLf & vbCrLf & _
         "如果无法自行完成，请联系单位负责电脑的信息化（IT）人员，并参阅《安装指南》。" & vbCrLf & _

@@ -218,7 +218,7 @@ def test_python_buttons_call_xlwings_runpython() -> None:
     assert '"import xlz.live as L; L.validate_active()"' in vba
     assert '"import xlz.live as L; L.fill_active()"' in vba
     assert 'XLWINGS_ADDIN & "!RunPython"' in vba
-    assert "pip install xlz[live]" in vba and "xlwings addin install" in vba
+    assert 'pip install "".[live]""' in vba and "xlwings addin install" in vba
 
 
 def test_test_workbook_variant_has_same_project(addin: Path, tmp_path: Path) -> None:
