@@ -67,13 +67,16 @@ def make_files(plan_path: Path, inbox: Path, towns: int) -> None:
     with zipfile.ZipFile(seed) as zf:
         parts = [(info, zf.read(info)) for info in zf.infolist()]
     seed.unlink()
-    for town in plan.towns:
+    for i, town in enumerate(plan.towns):
         out = inbox / f"{town.short}.xlsx"
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
             for info, data in parts:
                 if info.filename.endswith((".xml", ".rels")):
                     data = data.replace(first.code.encode(), town.code.encode()) \
                         .replace(first.short.encode(), town.short.encode())
+                if info.filename == "xl/sharedStrings.xml":
+                    # Project names unique per file, as in real inboxes (no cache luck).
+                    data = data.replace("项目</t>".encode(), f"项目{i:03d}</t>".encode())
                 zf.writestr(info, data)
 
 

@@ -12,6 +12,7 @@ inline string, so ``=1+1`` typed by a clerk stays text.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -28,6 +29,7 @@ _MAX_TEXT = 32767  # Excel's limit per cell
 _CHUNK_ROWS = 2000
 
 
+@functools.lru_cache(maxsize=1 << 16)  # towns, categories, files and hashes repeat per row
 def _text(value: str) -> str:
     if len(value) > _MAX_TEXT:
         value = value[:_MAX_TEXT]
