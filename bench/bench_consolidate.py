@@ -13,6 +13,12 @@ patched into its metadata, which takes seconds instead of 500 template builds.
     .venv/bin/python bench/bench_consolidate.py [--towns 500] [--rows 200] [--keep DIR]
 
 Targets (issue 5): ≥ 10× faster than the naive run, peak memory ≤ 500 MB.
+
+Measured 2026-11-26 (2 cores, shared machine, load ≈ 0.3–1): xlz 24.8 s, 324 MB peak;
+naive 97.2 s, 193 MB; 3.9×. Per file on one core: calamine read 52 ms, container
+guard 10 ms, validation 14 ms; writing the 100,000-row city workbook ≈ 4 s. The read is
+dominated by the template's live-check formulas (≈ 3 KB of formula text on each of
+1,000 prepared rows): the same sheet without them reads in 7 ms instead of 39 ms.
 """
 
 from __future__ import annotations

@@ -435,3 +435,30 @@ def test_xls_and_ods_saved_by_libreoffice_are_consolidated(tmp_path: Path) -> No
         assert town.state == "已报送", [i.finding.message for i in result.consolidation.issues]
         projects = next(p for p in town.progress if p.metric == "projects")
         assert projects.done == PLAN.target(code).projects
+
+
+def test_spliced_rows_read_back_exactly(tmp_path: Path) -> None:
+    """The fast row writer: text stays text (also ``=…``), control characters and
+    spaces survive, dates carry a date style, numbers are numbers."""
+    import openpyxl
+    import xlsxwriter
+
+    from xlz._fastrows import splice_rows
+
+    path = tmp_path / "rows.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    date = book.add_format({"num_format": "yyyy-mm-dd"})
+    book.add_worksheet("数据").write_row(0, 0, ["a", "b", "c", "d"])
+    style = date._get_xf_index()
+    book.close()
+    rows = [["=1+1", 3.5, dt.date(2023, 3, 5), " 前后空格 "],
+            ["a<b>&c", 7, None, "控制\x01字符"], [True, -1, dt.datetime(2023, 1, 2, 12), "x"]]
+    splice_rows(path, "xl/worksheets/sheet1.xml", iter(rows), len(rows), 4, 2, style)
+    ws = openpyxl.load_workbook(path)["数据"]
+    assert ws.max_row == 4
+    assert ws["A2"].value == "=1+1" and ws["A2"].data_type == "s"
+    assert ws["B2"].value == 3.5 and ws["C2"].value == dt.datetime(2023, 3, 5)
+    assert ws["D2"].value == " 前后空格 "
+    assert ws["A3"].value == "a<b>&c" and ws["C3"].value is None
+    assert ws["D3"].value in ("控制\x01字符", "控制_x0001_字符")
+    assert ws["A4"].value is True and ws["C4"].value == dt.datetime(2023, 1, 2, 12)
