@@ -157,3 +157,13 @@ def test_temporary_copies_are_removed(tmp_path: Path) -> None:
         spilled = subs[0].path
         assert spilled.exists()
     assert not spilled.exists()
+
+
+def test_the_output_in_the_inbox_is_not_read_back(tmp_path: Path) -> None:
+    inbox = tmp_path / "收件箱"
+    inbox.mkdir()
+    (inbox / "a.xlsx").write_bytes(b"a")
+    (inbox / "汇总.xlsx").write_bytes(b"last week's city workbook")
+    with Expander(exclude=[inbox / "汇总.xlsx"]) as ex:
+        names = [i.name for i in ex.expand([inbox])]
+    assert names == ["收件箱/a.xlsx"]

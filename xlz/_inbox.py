@@ -139,10 +139,11 @@ def _examine(item: Submission | SourceProblem, plan: Plan, limits: Limits) -> Fi
 def gather(sources: Iterable[str | os.PathLike[str]], plan: Plan, *,
            limits: Limits = DEFAULT_LIMITS, on_file: Progress | None = None,
            on_start: Callable[[int], None] | None = None,
-           workers: int | None = None) -> list[FileResult]:
+           workers: int | None = None,
+           exclude: Iterable[str | os.PathLike[str]] = ()) -> list[FileResult]:
     """Expand, read and examine every source. Many files are read by a small process
     pool (python-calamine holds the GIL while parsing); results keep the input order."""
-    with Expander(limits) as expander:
+    with Expander(limits, exclude=exclude) as expander:
         # Expand first (cheap: walking folders, unpacking mail) so progress has a total.
         items = list(expander.expand(sources))
         if on_start is not None:
@@ -186,7 +187,7 @@ def consolidate(
         sources = [sources]
     active = plan if isinstance(plan, Plan) else load_plan(plan or DEFAULT_PLAN)
     files = gather(sources, active, limits=limits, on_file=on_file, on_start=on_start,
-                   workers=workers)
+                   workers=workers, exclude=[out])
     result = build_from(files, active)
     path = write_city_workbook(result, out)
     return ConsolidationResult(path, result)

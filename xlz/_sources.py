@@ -239,8 +239,12 @@ class Expander:
     """Turns sources into submissions. Members and attachments are written to a private
     temporary folder, removed by :meth:`close` (use it as a context manager)."""
 
-    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(self, limits: Limits = DEFAULT_LIMITS,
+                 exclude: Iterable[str | os.PathLike[str]] = ()) -> None:
         self.limits = limits
+        # The city workbook itself, when the office writes it into the inbox folder:
+        # next week's run must not read last week's output as a submission.
+        self.exclude = {Path(p).resolve() for p in exclude}
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._count = 0
 
@@ -277,6 +281,8 @@ class Expander:
                 if kind_of(name) is None:
                     continue  # a folder of mail may hold anything; only ours are read
                 path = Path(root, name)
+                if path.resolve() in self.exclude:
+                    continue
                 # Shown relative to the folder's parent: 收件箱/石庄镇报送.eml
                 shown = path.relative_to(folder.resolve().parent) if path.is_absolute() \
                     else path
