@@ -28,7 +28,7 @@ DEFAULT_PLAN = "rugao-2023"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Town(_Model):
