@@ -44,6 +44,12 @@ class _Sheet:
         self.ws = book.add_worksheet(name)
         self.f = formats
         self.row = 0
+        # The city office prints these for meetings: A4 landscape, every column on the
+        # page width, the header row repeated on each page.
+        self.ws.set_landscape()
+        self.ws.set_paper(9)
+        self.ws.fit_to_pages(1, 0)
+        self.ws.repeat_rows(0)
 
     def put(self, row: int, col: int, value: Any, fmt: Any = None) -> None:
         ws = self.ws
@@ -207,7 +213,8 @@ def _chart(s: _Sheet, first: int, last: int) -> None:
     chart.set_y_axis({"num_format": "0%", "min": 0})
     chart.set_legend({"none": True})
     chart.set_size({"width": 900, "height": 360})
-    s.ws.insert_chart(1, 1 + 3 * len(METRICS) + 3, chart)  # right of the table
+    # Below the tables, so the sheet still prints one page wide.
+    s.ws.insert_chart(s.row + 1, 0, chart)
 
 
 # ------------------------------------------------------------------------ 孵化载体汇总表
