@@ -96,7 +96,7 @@ def read_input(sub: Submission, limits: Limits = DEFAULT_LIMITS) -> Input:
             code, reason = problem
             return _problem(sub, code, reason=reason)
     try:
-        data = read_workbook(sub.path, sheets=iter(_NEEDED_SHEETS))
+        data = read_workbook(sub.path, sheets=iter(_NEEDED_SHEETS), sha256=sub.sha256)
     except InputError as exc:
         return Input(sub.name, sub.sha256, sub.received, sub.received_from,
                      error_code=exc.code, error_message=exc.message)

@@ -156,9 +156,10 @@ def _calamine_error(path: Path, exc: Exception) -> InputError:
 
 
 def read_workbook(path: str | os.PathLike[str], *, sheets: Iterator[str] | None = None,
-                  fmt: str | None = None) -> WorkbookData:
+                  fmt: str | None = None, sha256: str | None = None) -> WorkbookData:
     """Read every sheet (or only ``sheets``) of a workbook. Raises InputError for files
-    that are not usable workbooks; never modifies the file."""
+    that are not usable workbooks; never modifies the file. ``sha256``: the file's hash
+    when the caller already has it (the inbox hashes every submission while expanding)."""
     import python_calamine as pc
 
     p = Path(path)
@@ -189,4 +190,5 @@ def read_workbook(path: str | os.PathLike[str], *, sheets: Iterator[str] | None 
         raise _calamine_error(p, exc) from exc
     if not properties and META_SHEET in values:
         properties = _meta_sheet_properties(values[META_SHEET])
-    return WorkbookData(str(p), fmt, values, properties, sha256_of(p), frozenset(hidden))
+    return WorkbookData(str(p), fmt, values, properties, sha256 or sha256_of(p),
+                        frozenset(hidden))
