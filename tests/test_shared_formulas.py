@@ -17,7 +17,7 @@ from xlz import _formulas as fx
 from xlz._entries import ENTRY_SHEETS, PROJECTS, EntrySheet
 from xlz._plan import load_plan
 from xlz._sharedformula import Run, row_shifter, shared_runs
-from xlz._sharedxml import share_column
+from xlz._sharedxml import CHILD_PLACEHOLDER, share_column
 from xlz._sheetxml import Formula, SheetPatcher, Text
 from xlz._template import build_town_workbook
 
@@ -95,8 +95,9 @@ def test_every_prepared_row_is_covered_once(sheet: EntrySheet) -> None:
 
 def test_share_column_rewrites_only_the_formula_elements() -> None:
     xml = ('<sheetData><row r="2"><c r="B2" s="3"><f>A2</f><v>1</v></c></row>'
-           '<row r="3"><c r="A3" t="s"><v>0</v></c><c r="B3" s="3"><f>A3</f><v>2</v></c>'
-           '</row><row r="4"><c r="B4" s="3" t="str"><f>A4</f><v>x</v></c></row></sheetData>')
+           '<row r="3"><c r="A3" t="s"><v>0</v></c><c r="B3" s="3"><f>""</f><v>2</v></c>'
+           '</row><row r="4"><c r="B4" s="3" t="str"><f>""</f><v>x</v></c></row></sheetData>')
+    assert CHILD_PLACEHOLDER == '""'
     out, si = share_column(xml, "B", [Run(2, 4)], 0)
     assert si == 1
     assert out == ('<sheetData><row r="2"><c r="B2" s="3"><f t="shared" ref="B2:B4" si="0">'
@@ -107,6 +108,8 @@ def test_share_column_rewrites_only_the_formula_elements() -> None:
     assert share_column(xml, "B", [Run(2, 2), Run(3, 3)], 0) == (xml, 0)
     with pytest.raises(ValueError):
         share_column(xml, "C", [Run(2, 3)], 0)
+    with pytest.raises(ValueError, match="B4 holds a formula"):  # never drop a real one
+        share_column(xml.replace('<f>""</f><v>x', "<f>A4</f><v>x"), "B", [Run(2, 4)], 0)
 
 
 # ------------------------------------------------------------ the written workbook

@@ -36,7 +36,6 @@ phone format (needs a regular expression), and every file, structure and plan ru
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -71,10 +70,19 @@ def _text(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
 
-@functools.cache
+# Per-sheet lookups keyed on the sheet's identity, not its value: hashing a frozen
+# EntrySheet hashes every Column (tens of µs), and writing one template asks ~30 times
+# per row on 1,400 rows. The sheet is kept in the value, so its id is never reused.
+_LETTERS: dict[int, tuple[EntrySheet, dict[str, str]]] = {}
+
+
 def letters(sheet: EntrySheet) -> dict[str, str]:
     """Column key → column letter, in template order. (Cached: do not mutate.)"""
-    return {col.key: column_letter(i) for i, col in enumerate(sheet.columns)}
+    hit = _LETTERS.get(id(sheet))
+    if hit is None or hit[0] is not sheet:
+        hit = (sheet, {col.key: column_letter(i) for i, col in enumerate(sheet.columns)})
+        _LETTERS[id(sheet)] = hit
+    return hit[1]
 
 
 def last_row(sheet: EntrySheet) -> int:
@@ -258,14 +266,23 @@ def not_expressible(plan: Plan) -> dict[str, str]:
     return out
 
 
+_SPANS: dict[int, tuple[EntrySheet, str, str]] = {}
+
+
 def _significant_span(sheet: EntrySheet, row: int) -> str:
     """The cells that make a row an entry (as the validator sees it: input columns but 序号)."""
-    keys = [c.key for c in sheet.input_columns if c.key != "seq"]
-    cols = letters(sheet)
-    idx = [sheet.columns.index(sheet.column(k)) for k in keys]
-    # The validator's notion of "an empty row" is a contiguous block in our templates.
-    assert idx == list(range(idx[0], idx[0] + len(idx))), "significant columns must be contiguous"
-    return f"{cols[keys[0]]}{row}:{cols[keys[-1]]}{row}"
+    hit = _SPANS.get(id(sheet))
+    if hit is None or hit[0] is not sheet:  # computed once per sheet (see _LETTERS)
+        keys = [c.key for c in sheet.input_columns if c.key != "seq"]
+        cols = letters(sheet)
+        position = {c.key: i for i, c in enumerate(sheet.columns)}
+        idx = [position[k] for k in keys]
+        # The validator's notion of "an empty row" is a contiguous block in our templates.
+        assert idx == list(range(idx[0], idx[0] + len(idx))), \
+            "significant columns must be contiguous"
+        hit = (sheet, cols[keys[0]], cols[keys[-1]])
+        _SPANS[id(sheet)] = hit
+    return f"{hit[1]}{row}:{hit[2]}{row}"
 
 
 def live_check_formula(plan: Plan, sheet: EntrySheet, row: int,

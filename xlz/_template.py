@@ -56,7 +56,7 @@ from xlz._layout import (
 )
 from xlz._plan import METRICS, Plan, Town
 from xlz._sharedformula import Run, shared_runs
-from xlz._sharedxml import share_formulas
+from xlz._sharedxml import CHILD_PLACEHOLDER, share_formulas
 from xlz._summary import METRIC_LABELS, MetricProgress, carrier_rows, progress
 from xlz._townbook_guide import guide_sections
 from xlz._validator import SheetValues, Validation, validate_values
@@ -303,14 +303,18 @@ def _entry_sheet(wb: xlsxwriter.Workbook, fm: _Formats, plan: Plan, sheet: Entry
     if len(rows) > ENTRY_CAPACITY[sheet.key]:
         raise ValueError(f"{sheet.name}: {len(rows)} rows exceed the template's capacity")
     # 实时检查: one formula per prepared row, cached with the Python validator's verdict.
-    # Written per cell here; the caller turns the proven runs into shared formulas.
+    # Rows proven to hold their run's first formula filled down become shared formulas
+    # once the workbook is closed; until then they hold a placeholder (xlz._sharedxml).
     live_idx = next(i for i, c in enumerate(cols) if c.key == "live_check")
     cached = fx.live_check_values(plan, sheet, validation.report)
     rules = fx.live_rules(plan, sheet)
     formulas = [(row, fx.live_check_formula(plan, sheet, row, rules))
                 for row in range(FIRST_DATA_ROW, last + 1)]
+    runs = shared_runs(formulas)
+    children = {r for run in runs if run.shared for r in range(run.first + 1, run.last + 1)}
     for row, formula in formulas:
-        ws.write_formula(row - 1, live_idx, formula, fm.live, cached.get(row, ""))
+        ws.write_formula(row - 1, live_idx, CHILD_PLACEHOLDER if row in children else formula,
+                         fm.live, cached.get(row, ""))
     # Highlighting, never a style rewrite: red where the live check names the cell,
     # yellow rows where 校验提示 holds text.
     letters = fx.letters(sheet)
@@ -330,7 +334,7 @@ def _entry_sheet(wb: xlsxwriter.Workbook, fm: _Formats, plan: Plan, sheet: Entry
     _protect(ws, entry=True)
     # xlsxwriter names worksheet parts by position: sheet1.xml is the first sheet.
     part = f"xl/worksheets/sheet{ws.index + 1}.xml"
-    return part, [(column_letter(live_idx), shared_runs(formulas))]
+    return part, [(column_letter(live_idx), runs)]
 
 
 # ------------------------------------------------------------------ library sheets
