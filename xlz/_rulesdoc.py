@@ -61,6 +61,16 @@ def render_rules_markdown(plan: Plan) -> str:
             if col.kind is Kind.CHOICE and col.choices:
                 lines.append(f"| {sheet.name}!{col.header} | {'、'.join(plan.choices(col.choices))} |")
     lines.append("")
+    from xlz._formulas import NOT_EXPRESSIBLE
+
+    lines += ["## 模板实时检查（公式）未覆盖的规则", "",
+              "各工作表规则由同一目录编译成模板中的“实时检查”公式和条件格式；"
+              "以下规则只由 Python 校验（`xlz validate`、“校验本表”按钮）执行：", ""]
+    lines += [f"- `{code}`：{reason}" for code, reason in NOT_EXPRESSIBLE.items()]
+    lines += ["- 工作簿结构、文件与计划类规则（`workbook.*`、`file.*`、`plan.*`）针对整个文件，"
+              "不是某一行的检查。",
+              "- 公式不做 Python 的容错归一化：以文本形式粘贴的数字和日期（如“22个”“2023.3.5”）"
+              "在实时检查中显示为格式不对，而 Python 能识别；全角空格、全角字母不折算。", ""]
     checks = ", ".join(c.value for c in Check)
     lines += [f"检查类型：{checks}。", ""]
     return "\n".join(lines)
