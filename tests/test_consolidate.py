@@ -462,3 +462,23 @@ def test_spliced_rows_read_back_exactly(tmp_path: Path) -> None:
     assert ws["A3"].value == "a<b>&c" and ws["C3"].value is None
     assert ws["D3"].value in ("控制\x01字符", "控制_x0001_字符")
     assert ws["A4"].value is True and ws["C4"].value == dt.datetime(2023, 1, 2, 12)
+
+
+def test_rows_prebuilt_in_workers_match_the_parents(towns: Path, tmp_path: Path) -> None:
+    """The process pool builds each accepted file's 项目信息库 rows in the worker: the
+    sheet must be byte for byte what the parent writes from the records."""
+    from xlz._citybook import prebuilt_project_rows, write_city_workbook
+    from xlz._consolidate import build_from
+    from xlz._inbox import gather
+
+    files = gather([towns], PLAN, workers=1)
+    result = build_from(files, PLAN)
+    plain = write_city_workbook(result, tmp_path / "plain.xlsx")
+    for f in files:
+        if f.status == "accepted":
+            f.project_xml = prebuilt_project_rows(f)
+    assert any(f.project_xml for f in files)
+    fast = write_city_workbook(result, tmp_path / "fast.xlsx")
+    part = f"xl/worksheets/sheet{L.CITY_SHEETS.index(L.CITY_PROJECTS) + 1}.xml"
+    with zipfile.ZipFile(plain) as a, zipfile.ZipFile(fast) as b:
+        assert a.read(part) == b.read(part)

@@ -21,7 +21,7 @@ from xlz import _layout as L
 from xlz._catalogue import RULES
 from xlz._consolidate import STATUS_TEXT, Consolidation, FileResult, Row
 from xlz._entries import ACTIVITIES, PROJECTS
-from xlz._fastrows import splice_rows
+from xlz._fastrows import Block, rows_block, splice_rows
 from xlz._plan import METRICS, Metric
 from xlz._summary import render_direction
 from xlz._text import match_key
@@ -265,18 +265,45 @@ def _projects(s: _Sheet, c: Consolidation) -> None:
     s.ws.autofilter(0, 0, max(len(c.projects), 1), len(headers) - 1)
 
 
-def _project_rows(c: Consolidation) -> Iterator[list[Any]]:
+def _project_values(r: Row, keys: Sequence[str]) -> list[Any]:
+    values, raw = r.record.values, r.record.raw
+    row: list[Any] = [r.town.short]
+    for key in keys:
+        value = values.get(key)
+        if value is None and raw.get(key) is not None:
+            value = str(raw[key])  # a warning-level value, kept as typed
+        row.append(value)
+    row += _provenance(r)
+    return row
+
+
+def prebuilt_project_rows(f: FileResult) -> bytes:
+    """The 项目信息库 rows of an accepted file, built where its records are (a worker
+    process): exactly what :func:`_project_rows` would make of them, numbers left open."""
+    assert f.town is not None
     keys = [col.key for col in PROJECTS.input_columns]
-    for r in c.projects:
-        values, raw = r.record.values, r.record.raw
-        row: list[Any] = [r.town.short]
-        for key in keys:
-            value = values.get(key)
-            if value is None and raw.get(key) is not None:
-                value = str(raw[key])  # a warning-level value, kept as typed
-            row.append(value)
-        row += _provenance(r)
-        yield row
+    rows = (_project_values(Row(f.town, f, record), keys) for record in f.records("project"))
+    return rows_block(rows, len(L.CITY_HEADERS[L.CITY_PROJECTS]))
+
+
+def _project_rows(c: Consolidation) -> Iterator[list[Any] | Block]:
+    keys = [col.key for col in PROJECTS.input_columns]
+    projects = c.projects
+    i = 0
+    while i < len(projects):
+        r = projects[i]
+        f = r.file
+        records = f.records("project")
+        n = len(records)
+        run = projects[i:i + n]
+        if f.project_xml is not None and n and len(run) == n and all(
+                x.file is f and x.town is f.town and x.record is rec
+                for x, rec in zip(run, records, strict=True)):
+            yield Block(f.project_xml, n)
+            i += n
+            continue
+        yield _project_values(r, keys)
+        i += 1
 
 
 # ------------------------------------------------------------------------ 招商活动

@@ -88,6 +88,8 @@ class FileResult:
     template_version: str = ""  # "标准1 / rugao-2023"
     superseded_by: FileResult | None = None
     changes: tuple[Change, ...] = ()
+    # Its 项目信息库 rows, prebuilt by a worker process (see _citybook.prebuilt_project_rows).
+    project_xml: bytes | None = None
 
     @property
     def name(self) -> str:

@@ -15,9 +15,11 @@ import datetime as dt
 import functools
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from xlz._cells import column_letter
 
@@ -41,6 +43,18 @@ def _text(value: str) -> str:
     return f"<is><t>{value}</t></is>"
 
 
+# Placeholders while a row is built away from its place: the row number (a worker
+# builds a file's rows before the parent knows where they go) and the date style index
+# (known only when the book is written). Both are C0 controls, which _text escapes, so
+# no cell text can contain them.
+ROW: Final = "\x00"
+STYLE: Final = "\x01"
+ROW_SEP: Final = "\x02"  # between the rows of one block (see :func:`rows_block`)
+_STYLE_B: Final = STYLE.encode()
+_ROW_B: Final = ROW.encode()
+_ROW_SEP_B: Final = ROW_SEP.encode()
+
+
 def _serial(value: dt.date) -> float:
     if not isinstance(value, dt.datetime):
         value = dt.datetime.combine(value, dt.time())
@@ -48,30 +62,89 @@ def _serial(value: dt.date) -> float:
     return delta.days + delta.seconds / 86400 + delta.microseconds / 86_400_000_000
 
 
-def row_xml(row: int, values: Sequence[Any], letters: Sequence[str], date_style: int) -> str:
-    """One ``<row>``; ``row`` is 1-based. None is an empty cell (not written)."""
-    cells = []
+@functools.lru_cache(maxsize=4096)  # signing dates repeat; only plain dates are cached
+def _date_serial(value: dt.date) -> str:
+    return repr(_serial(value))
+
+
+@functools.lru_cache(maxsize=64)
+def _openers(width: int) -> tuple[tuple[str, str, str, str], ...]:
+    """Per column: how a text, bool, number and date cell starts (row number as ROW)."""
+    out = []
+    for col in range(width):
+        ref = f"{column_letter(col)}{ROW}"
+        out.append((f'<c r="{ref}" t="inlineStr">', f'<c r="{ref}" t="b"><v>',
+                    f'<c r="{ref}"><v>', f'<c r="{ref}" s="{STYLE}"><v>'))
+    return tuple(out)
+
+
+def row_template(values: Sequence[Any], width: int) -> str:
+    """One ``<row>`` with :data:`ROW` for its number and :data:`STYLE` for the date
+    style. None is an empty cell (not written)."""
+    openers = _openers(width)
+    parts = [f'<row r="{ROW}">']
+    add = parts.append
+    text = _text
     for col, value in enumerate(values):
         if value is None:
             continue
-        ref = f"{letters[col]}{row}"
-        if isinstance(value, str):
-            cells.append(f'<c r="{ref}" t="inlineStr">{_text(value)}</c>')
+        cls = value.__class__
+        if cls is str:
+            add(openers[col][0] + text(value) + "</c>")
+        elif cls is float or cls is int:
+            add(openers[col][2] + repr(value) + "</v></c>")
+        elif cls is dt.date:
+            add(openers[col][3] + _date_serial(value) + "</v></c>")
+        elif isinstance(value, str):
+            add(openers[col][0] + text(value) + "</c>")
         elif isinstance(value, bool):
-            cells.append(f'<c r="{ref}" t="b"><v>{int(value)}</v></c>')
+            add(openers[col][1] + str(int(value)) + "</v></c>")
         elif isinstance(value, (int, float)):
-            cells.append(f'<c r="{ref}"><v>{value!r}</v></c>')
+            add(openers[col][2] + repr(value) + "</v></c>")
         elif isinstance(value, dt.date):
-            cells.append(f'<c r="{ref}" s="{date_style}"><v>{_serial(value)!r}</v></c>')
+            add(openers[col][3] + repr(_serial(value)) + "</v></c>")
         else:
-            cells.append(f'<c r="{ref}" t="inlineStr">{_text(str(value))}</c>')
-    return f'<row r="{row}">{"".join(cells)}</row>'
+            add(openers[col][0] + text(str(value)) + "</c>")
+    add("</row>")
+    return "".join(parts)
 
 
-def splice_rows(book_path: Path, sheet_part: str, rows: Iterable[Sequence[Any]], count: int,
-                width: int, first_row: int, date_style: int) -> None:
+def row_xml(row: int, values: Sequence[Any], letters: Sequence[str], date_style: int) -> str:
+    """One ``<row>``; ``row`` is 1-based. None is an empty cell (not written)."""
+    return row_template(values, len(letters)).replace(ROW, str(row)).replace(
+        STYLE, str(date_style))
+
+
+def rows_block(rows: Iterable[Sequence[Any]], width: int) -> bytes:
+    """Rows built ahead of time (in a worker process), compressed: placed later by
+    :func:`splice_rows` as one :class:`Block`."""
+    return zlib.compress(ROW_SEP.join(row_template(v, width) for v in rows).encode(), 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """``count`` consecutive rows from :func:`rows_block`."""
+
+    data: bytes
+    count: int
+
+
+def _place(block: Block, first: int) -> bytes:
+    rows = zlib.decompress(block.data).split(_ROW_SEP_B)
+    if len(rows) != block.count:
+        raise RuntimeError(f"expected {block.count} rows in a block, got {len(rows)}")
+    return b"".join([row.replace(_ROW_B, b"%d" % n) for n, row in enumerate(rows, first)])
+
+
+def _numbered(rows: list[str], first: int) -> bytes:
+    return "".join([row.replace(ROW, str(n)) for n, row in enumerate(rows, first)]).encode()
+
+
+def splice_rows(book_path: Path, sheet_part: str, rows: Iterable[Sequence[Any] | Block],
+                count: int, width: int, first_row: int, date_style: int) -> None:
     """Rewrite ``book_path`` with ``count`` ``rows`` appended to ``sheet_part``'s
-    sheetData from 1-based ``first_row``; the sheet's dimension is widened to match."""
+    sheetData from 1-based ``first_row``; the sheet's dimension is widened to match.
+    An item of ``rows`` is one row's values or a :class:`Block` of prebuilt rows."""
     letters = [column_letter(i) for i in range(width)]
     tmp = book_path.with_name(book_path.name + ".rows")
     last = first_row + count - 1
@@ -90,16 +163,33 @@ def splice_rows(book_path: Path, sheet_part: str, rows: Iterable[Sequence[Any]],
                              f'<dimension ref="A1:{letters[-1]}{last}"/>', xml, count=1)
             xml = xml.replace("<sheetData/>", "<sheetData></sheetData>", 1)
             head, tail = xml.split("</sheetData>", 1)
+            style = str(date_style).encode()
             with dst.open(info.filename, "w") as out:
                 out.write(head.encode())
-                buffer: list[str] = []
-                for values in rows:
-                    written += 1
-                    buffer.append(row_xml(written, values, letters, date_style))
-                    if len(buffer) >= _CHUNK_ROWS:
-                        out.write("".join(buffer).encode())
-                        buffer = []
-                out.write("".join(buffer).encode())
+                buffer: list[bytes] = []
+                pending: list[str] = []
+                size = 0
+                for item in rows:
+                    if isinstance(item, Block):
+                        if pending:
+                            buffer.append(_numbered(pending, written - len(pending) + 1))
+                            pending = []
+                        buffer.append(_place(item, written + 1))
+                        written += item.count
+                        size += item.count
+                    else:
+                        written += 1
+                        size += 1
+                        pending.append(row_template(item, width))
+                    if size >= _CHUNK_ROWS:
+                        if pending:
+                            buffer.append(_numbered(pending, written - len(pending) + 1))
+                            pending = []
+                        out.write(b"".join(buffer).replace(_STYLE_B, style))
+                        buffer, size = [], 0
+                if pending:
+                    buffer.append(_numbered(pending, written - len(pending) + 1))
+                out.write(b"".join(buffer).replace(_STYLE_B, style))
                 out.write(("</sheetData>" + tail).encode())
     if written != last:
         tmp.unlink()

@@ -126,8 +126,15 @@ def _init_worker(plan: Plan) -> None:
 
 
 def _examine_in_worker(item: Submission | SourceProblem, limits: Limits) -> FileResult:
+    from xlz._citybook import prebuilt_project_rows
+
     assert _PLAN is not None
-    return _examine(item, _PLAN, limits)
+    result = _examine(item, _PLAN, limits)
+    if result.status == "accepted" and result.town is not None:
+        # The worker holds the records: build the city sheet's rows here, in parallel,
+        # instead of 100,000 rows in the parent after the pool is done.
+        result.project_xml = prebuilt_project_rows(result)
+    return result
 
 
 def _examine(item: Submission | SourceProblem, plan: Plan, limits: Limits) -> FileResult:
