@@ -66,6 +66,9 @@ class Validation:
 
 
 Parser = Callable[[CellValue], Any]
+_BLANK: tuple[str, Any] = ("blank", None)
+_INVALID: tuple[str, Any] = ("invalid", None)
+_NEGATIVE: tuple[str, Any] = ("negative", None)
 
 
 def _parser(col: Column, plan: Plan) -> Parser:
@@ -124,7 +127,11 @@ class _SheetChecker:
         self.input_columns = sheet.input_columns
         self.cross_rules = [r for r in self.rules.values()
                             if r.check in (Check.REQUIRED_IF, Check.EXPECTED_IF)]
+        self.cross_when = [(r, tuple((c.field, c.values) for c in r.when))
+                           for r in self.cross_rules]
+        self.in_year = self.rules.get(f"{sheet.key}.signed.in_year")
         self.col_index: dict[str, int] = {}
+        self._cell_plan: list[tuple[Column, str, dict[Any, tuple[str, Any]] | None]] | None = None
 
     def finding(self, rule: Rule, record: Record | None, col_key: str | None, value: CellValue,
                 **extra: Any) -> None:
@@ -165,64 +172,109 @@ class _SheetChecker:
     def read_records(self, offset: int) -> list[Record]:
         records: list[Record] = []
         significant = [c.key for c in self.sheet.input_columns if c.key != "seq"]
+        located = list(self.col_index.items())
+        is_blank = nz.is_blank
+        name, first_row = self.sheet.name, self.values.first_row
         for i, row in enumerate(self.values.rows[offset + 1:], start=offset + 1):
-            raw: dict[str, CellValue] = {}
-            for key, idx in self.col_index.items():
-                raw[key] = row[idx] if idx < len(row) else None
-            if all(nz.is_blank(raw.get(k)) for k in significant):
+            width = len(row)
+            raw: dict[str, CellValue] = {key: row[idx] if idx < width else None
+                                         for key, idx in located}
+            for k in significant:
+                if not is_blank(raw.get(k)):
+                    break
+            else:
                 continue
-            records.append(Record(self.sheet.name, self.values.first_row + i, raw, {}))
+            records.append(Record(name, first_row + i, raw, {}))
         return records
 
+    def _judge(self, col: Column, raw: CellValue) -> tuple[str, Any]:
+        """What one non-empty cell means: ("ok" | "blank" | "invalid" | "negative" |
+        "too_long", parsed). Depends on the column and the value only."""
+        if nz.is_blank(raw):
+            return _BLANK
+        parsed = self.parsers[col.key](raw)
+        if parsed is nz.INVALID:
+            return _INVALID
+        if isinstance(parsed, float | int) and not isinstance(parsed, bool) and parsed < 0:
+            return _NEGATIVE
+        if col.max_length is not None and isinstance(parsed, str) and \
+                len(parsed) > col.max_length:
+            return "too_long", parsed
+        return "ok", parsed
+
     def check_cells(self, record: Record) -> None:
-        parsers = self.parsers
-        col_index = self.col_index
+        # Clerks repeat values (categories, statuses, counts) row after row: each
+        # distinct value of a column is judged once per sheet.
         values = record.values
-        for col in self.input_columns:
-            key = col.key
-            if key not in col_index:
+        raw_row = record.raw
+        for col, key, cache in self.cell_plan():
+            if cache is None:  # the column is not in the sheet
                 values[key] = None
                 continue
-            raw = record.raw[key]
-            if raw is None or nz.is_blank(raw):
+            raw = raw_row[key]
+            cls = raw.__class__
+            if raw is None:
+                outcome = _BLANK
+            elif cls is str or cls is int or (cls is float and raw) or cls is bool or \
+                    cls is dt.date or (cls is dt.datetime and raw.tzinfo is None):  # type: ignore[union-attr]
+                # Keyed by type too: 1, 1.0 and True are equal but parse differently.
+                # Zeros (±0.0) and aware datetimes (equal across zones) are not cached.
+                ck = (cls, raw)
+                found = cache.get(ck)
+                outcome = found if found is not None else cache.setdefault(
+                    ck, self._judge(col, raw))
+            else:
+                outcome = self._judge(col, raw)
+            state, parsed = outcome
+            if state == "ok":
+                values[key] = parsed
+                continue
+            if state == "blank":
                 values[key] = None
                 if col.required is not None:
                     self.finding(self.rules[f"{self.sheet.key}.{key}.required"], record, key, raw)
                 continue
-            parsed = parsers[key](raw)
-            if parsed is nz.INVALID:
-                record.values[key] = None
+            if state == "invalid":
+                values[key] = None
                 rule = self.rules[f"{self.sheet.key}.{key}.invalid"]
                 choices = "、".join(self.plan.choices(col.choices)) if col.choices else ""
                 self.finding(rule, record, key, raw, choices=choices,
                              expected=rule.params.get("expected", ""))
                 continue
-            if isinstance(parsed, float | int) and not isinstance(parsed, bool) and parsed < 0:
-                record.values[key] = None
+            if state == "negative":
+                values[key] = None
                 self.finding(self.rules[f"{self.sheet.key}.{key}.negative"], record, key, raw)
                 continue
-            if col.max_length is not None and isinstance(parsed, str) and \
-                    len(parsed) > col.max_length:
-                self.finding(self.rules[f"{self.sheet.key}.{key}.too_long"], record, key, raw,
-                             length=len(parsed), max_length=col.max_length)
-            record.values[key] = parsed
+            assert col.max_length is not None
+            self.finding(self.rules[f"{self.sheet.key}.{key}.too_long"], record, key, raw,
+                         length=len(parsed), max_length=col.max_length)
+            values[key] = parsed
+
+    def cell_plan(self) -> list[tuple[Column, str, dict[Any, tuple[str, Any]] | None]]:
+        if self._cell_plan is None:
+            self._cell_plan = [(col, col.key, {} if col.key in self.col_index else None)
+                               for col in self.input_columns]
+        return self._cell_plan
 
     def check_cross(self, record: Record) -> None:
         values = record.values
-        for rule in self.cross_rules:
-            if not all(values.get(c.field) in c.values for c in rule.when):
-                continue
-            assert rule.field is not None
-            target = values.get(rule.field)
-            raw = record.raw.get(rule.field)
-            extra = {"category": values.get("category"), "status": values.get("status")}
-            if rule.check is Check.REQUIRED_IF:
-                # An unreadable value was already reported; only a truly empty cell is missing.
-                if nz.is_blank(raw) and rule.field in self.col_index:
+        for rule, when in self.cross_when:
+            for field_key, allowed in when:
+                if values.get(field_key) not in allowed:
+                    break
+            else:
+                assert rule.field is not None
+                target = values.get(rule.field)
+                raw = record.raw.get(rule.field)
+                extra = {"category": values.get("category"), "status": values.get("status")}
+                if rule.check is Check.REQUIRED_IF:
+                    # An unreadable value was already reported; only a truly empty cell
+                    # is missing.
+                    if nz.is_blank(raw) and rule.field in self.col_index:
+                        self.finding(rule, record, rule.field, raw, **extra)
+                elif target not in rule.expected and rule.field in self.col_index:
                     self.finding(rule, record, rule.field, raw, **extra)
-            elif target not in rule.expected and rule.field in self.col_index:
-                self.finding(rule, record, rule.field, raw, **extra)
-        in_year = self.rules.get(f"{self.sheet.key}.signed.in_year")
+        in_year = self.in_year
         signed = values.get("signed")
         if in_year is not None and isinstance(signed, dt.date) and signed.year != self.plan.year:
             self.finding(in_year, record, "signed", signed.isoformat(), year=self.plan.year)
