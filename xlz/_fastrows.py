@@ -81,30 +81,31 @@ def _openers(width: int) -> tuple[tuple[str, str, str, str], ...]:
 def row_template(values: Sequence[Any], width: int) -> str:
     """One ``<row>`` with :data:`ROW` for its number and :data:`STYLE` for the date
     style. None is an empty cell (not written)."""
-    openers = _openers(width)
+    if len(values) > width:
+        raise IndexError(f"{len(values)} values for {width} columns")
     parts = [f'<row r="{ROW}">']
     add = parts.append
     text = _text
-    for col, value in enumerate(values):
+    for opener, value in zip(_openers(width), values, strict=False):
         if value is None:
             continue
         cls = value.__class__
         if cls is str:
-            add(openers[col][0] + text(value) + "</c>")
+            add(opener[0] + text(value) + "</c>")
         elif cls is float or cls is int:
-            add(openers[col][2] + repr(value) + "</v></c>")
+            add(opener[2] + repr(value) + "</v></c>")
         elif cls is dt.date:
-            add(openers[col][3] + _date_serial(value) + "</v></c>")
+            add(opener[3] + _date_serial(value) + "</v></c>")
         elif isinstance(value, str):
-            add(openers[col][0] + text(value) + "</c>")
+            add(opener[0] + text(value) + "</c>")
         elif isinstance(value, bool):
-            add(openers[col][1] + str(int(value)) + "</v></c>")
+            add(opener[1] + str(int(value)) + "</v></c>")
         elif isinstance(value, (int, float)):
-            add(openers[col][2] + repr(value) + "</v></c>")
+            add(opener[2] + repr(value) + "</v></c>")
         elif isinstance(value, dt.date):
-            add(openers[col][3] + repr(_serial(value)) + "</v></c>")
+            add(opener[3] + repr(_serial(value)) + "</v></c>")
         else:
-            add(openers[col][0] + text(str(value)) + "</c>")
+            add(opener[0] + text(str(value)) + "</c>")
     add("</row>")
     return "".join(parts)
 
