@@ -17,9 +17,10 @@ import re
 import zipfile
 import zlib
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import IO, Any, Final
 
 from xlz._cells import column_letter
 
@@ -141,6 +142,32 @@ def _numbered(rows: list[str], first: int) -> bytes:
     return "".join([row.replace(ROW, str(n)) for n, row in enumerate(rows, first)]).encode()
 
 
+class _Behind:
+    """Writes to a zip member in a second thread, one chunk behind the caller: deflate
+    and CRC release the GIL, so the next chunk is built while this one is compressed.
+    At most one chunk is in flight; order is kept and errors surface in the caller."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+        self.pool = ThreadPoolExecutor(1)
+        self.last: Future[int] | None = None
+
+    def __call__(self, data: bytes) -> None:
+        if self.last is not None:
+            self.last.result()
+        self.last = self.pool.submit(self.out.write, data)
+
+    def __enter__(self) -> _Behind:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self.last is not None:
+                self.last.result()
+        finally:
+            self.pool.shutdown()
+
+
 def splice_rows(book_path: Path, sheet_part: str, rows: Iterable[Sequence[Any] | Block],
                 count: int, width: int, first_row: int, date_style: int) -> None:
     """Rewrite ``book_path`` with ``count`` ``rows`` appended to ``sheet_part``'s
@@ -165,8 +192,8 @@ def splice_rows(book_path: Path, sheet_part: str, rows: Iterable[Sequence[Any] |
             xml = xml.replace("<sheetData/>", "<sheetData></sheetData>", 1)
             head, tail = xml.split("</sheetData>", 1)
             style = str(date_style).encode()
-            with dst.open(info.filename, "w") as out:
-                out.write(head.encode())
+            with dst.open(info.filename, "w") as out, _Behind(out) as write:
+                write(head.encode())
                 buffer: list[bytes] = []
                 pending: list[str] = []
                 size = 0
@@ -186,12 +213,12 @@ def splice_rows(book_path: Path, sheet_part: str, rows: Iterable[Sequence[Any] |
                         if pending:
                             buffer.append(_numbered(pending, written - len(pending) + 1))
                             pending = []
-                        out.write(b"".join(buffer).replace(_STYLE_B, style))
+                        write(b"".join(buffer).replace(_STYLE_B, style))
                         buffer, size = [], 0
                 if pending:
                     buffer.append(_numbered(pending, written - len(pending) + 1))
-                out.write(b"".join(buffer).replace(_STYLE_B, style))
-                out.write(("</sheetData>" + tail).encode())
+                write(b"".join(buffer).replace(_STYLE_B, style))
+                write(("</sheetData>" + tail).encode())
     if written != last:
         tmp.unlink()
         raise RuntimeError(f"expected {count} rows, got {written - first_row + 1}")
