@@ -25,6 +25,7 @@ from typing import Any
 from xlz import _layout as L
 from xlz._cells import cell_ref, parse_ref
 from xlz._findings import Report
+from xlz._inplace import _cell
 from xlz._read import WorkbookData, _meta_sheet_properties
 from xlz._sheetxml import Clear, Edit, Formula, Number
 from xlz._validator import SheetValues
@@ -62,16 +63,6 @@ def read_book(book: Any) -> WorkbookData:
     return WorkbookData(book.fullname or book.name, "xlsx", sheets, props, "")
 
 
-def _current(data: WorkbookData, sheet: str, row: int, col: int) -> object:
-    values = data.sheets.get(sheet)
-    if values is None:
-        return None
-    i, j = row - values.first_row, col - values.first_col
-    if 0 <= i < len(values.rows) and 0 <= j < len(values.rows[i]):
-        return values.rows[i][j]
-    return None
-
-
 def _as_written(edit: Edit) -> Any:
     if isinstance(edit, Clear):
         return None
@@ -91,6 +82,11 @@ def _looks_numeric(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _current(data: WorkbookData, sheet: str, row: int, col: int) -> object:
+    values = data.sheets.get(sheet)
+    return None if values is None else _cell(values, row, col)
 
 
 def blocks(data: WorkbookData, edits: Mapping[str, Mapping[str, Edit]]) -> list[Block]:
