@@ -370,11 +370,7 @@ class Expander:
                     if budget[0] < 0:
                         return  # the archive's whole budget is spent: stop reading it
                     continue
-                except (zipfile.BadZipFile, OSError, EOFError, ValueError,
-                        NotImplementedError) as exc:
-                    yield SourceProblem(shown, "file.unreadable", f"无法解压（{exc}）")
-                    continue
-                except Exception as exc:  # zlib.error from a damaged member
+                except Exception as exc:  # BadZipFile, zlib.error, EOFError … of one member
                     yield SourceProblem(shown, "file.unreadable", f"无法解压（{exc}）")
                     continue
                 try:
