@@ -46,6 +46,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -101,10 +102,16 @@ def make_files(plan_path: Path, inbox: Path, towns: int) -> None:
                     data = data.replace(first.code.encode(), town.code.encode()) \
                         .replace(first.short.encode(), town.short.encode())
                 if info.filename == "xl/sharedStrings.xml":
-                    # Project names unique per file, as in real inboxes (no cache luck).
+                    # Free text unique per file, as in real inboxes (no cache luck):
+                    # project and company names, telephone numbers.
                     data = data.replace("项目</t>".encode(), f"项目{i:03d}</t>".encode())
+                    data = data.replace("有限公司</t>".encode(),
+                                        f"有限公司{i:03d}</t>".encode())
+                    data = _PHONE.sub(lambda m, i=i: m.group(1) + b"%03d</t>" % i, data)
                 zf.writestr(info, data)
 
+
+_PHONE = re.compile(rb"(<t>1[3-9]\d{6})\d{3}</t>")
 
 NAIVE = r"""
 import sys, glob, pandas as pd

@@ -21,10 +21,11 @@ from xlz import _layout as L
 from xlz._catalogue import RULES
 from xlz._consolidate import STATUS_TEXT, Consolidation, FileResult, Row
 from xlz._entries import ACTIVITIES, PROJECTS
-from xlz._fastrows import Block, rows_block, splice_rows
+from xlz._fastrows import ROW, Block, cells, column_cells, rows_block_of, splice_rows
 from xlz._plan import METRICS, Metric
 from xlz._summary import render_direction
 from xlz._text import match_key
+from xlz._validator import Record
 
 # Sheet names, headers and row positions are the shared contract in xlz._layout (the
 # city template has the same headers): header in row 1, data from row 2.
@@ -277,13 +278,33 @@ def _project_values(r: Row, keys: Sequence[str]) -> list[Any]:
     return row
 
 
+def _entries(records: Sequence[Record], key: str) -> list[Any]:
+    """One column of :func:`_project_values` for many records."""
+    out = [r.values.get(key) for r in records]
+    if None in out:
+        for i, value in enumerate(out):
+            if value is None and records[i].raw.get(key) is not None:
+                out[i] = str(records[i].raw[key])  # a warning-level value, kept as typed
+    return out
+
+
 def prebuilt_project_rows(f: FileResult) -> bytes:
     """The 项目信息库 rows of an accepted file, built where its records are (a worker
     process): exactly what :func:`_project_rows` would make of them, numbers left open."""
     assert f.town is not None
     keys = [col.key for col in PROJECTS.input_columns]
-    rows = (_project_values(Row(f.town, f, record), keys) for record in f.records("project"))
-    return rows_block(rows, len(L.CITY_HEADERS[L.CITY_PROJECTS]))
+    width = len(L.CITY_HEADERS[L.CITY_PROJECTS])
+    # Built column by column: the town and the provenance (file, hash, sheet) are the
+    # same on every row of a file, and most entries repeat down a column.
+    records = f.records("project")
+    source = len(keys) + 1
+    built = [column_cells(_entries(records, key), width, j) for j, key in enumerate(keys, 1)]
+    built.append(column_cells([r.sheet for r in records], width, source + 2))
+    built.append(column_cells([r.row for r in records], width, source + 3))
+    town = f'<row r="{ROW}">' + cells([f.town.short], width)
+    file = cells([f.name, f.input.sha256], width, source)
+    rows = [town + "".join(c[:-2]) + file + c[-2] + c[-1] + "</row>" for c in zip(*built, strict=True)]
+    return rows_block_of(rows)
 
 
 def _project_rows(c: Consolidation) -> Iterator[list[Any] | Block]:

@@ -36,7 +36,8 @@ _CHUNK_ROWS = 2000
 def _text(value: str) -> str:
     if len(value) > _MAX_TEXT:
         value = value[:_MAX_TEXT]
-    value = value.translate(_ESCAPE)
+    if "&" in value or "<" in value or ">" in value:  # rare: skip translate's per-char map
+        value = value.translate(_ESCAPE)
     if _CONTROL.search(value):
         value = _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", value)
     if value[:1].isspace() or value[-1:].isspace():
@@ -84,31 +85,59 @@ def row_template(values: Sequence[Any], width: int) -> str:
     style. None is an empty cell (not written)."""
     if len(values) > width:
         raise IndexError(f"{len(values)} values for {width} columns")
-    parts = [f'<row r="{ROW}">']
-    add = parts.append
-    text = _text
-    for opener, value in zip(_openers(width), values, strict=False):
+    return f'<row r="{ROW}">' + cells(values, width) + "</row>"
+
+
+def cells(values: Sequence[Any], width: int, first: int = 0) -> str:
+    """The cells of ``values`` placed from 0-based column ``first`` of a ``width``-column
+    row (row number as :data:`ROW`): a part of :func:`row_template`, so that cells that
+    are the same on many rows can be built once."""
+    return "".join([_cell(opener, value) for opener, value
+                    in zip(_openers(width)[first:], values, strict=False) if value is not None])
+
+
+def column_cells(values: Sequence[Any], width: int, col: int) -> list[str]:
+    """The cell of each of ``values`` in 0-based column ``col`` ("" for None): rows
+    built column by column, each distinct value once (categories, statuses, dates and
+    counts repeat down a column). Keyed by type too (1, 1.0 and True are equal but are
+    written differently); zeros are not cached (0.0 and -0.0 are equal)."""
+    opener = _openers(width)[col]
+    seen: dict[tuple[type, Any], str] = {}
+    out: list[str] = []
+    add = out.append
+    for value in values:
         if value is None:
+            add("")
             continue
         cls = value.__class__
-        if cls is str:
-            add(opener[0] + text(value) + "</c>")
-        elif cls is float or cls is int:
-            add(opener[2] + repr(value) + "</v></c>")
-        elif cls is dt.date:
-            add(opener[3] + _date_serial(value) + "</v></c>")
-        elif isinstance(value, str):
-            add(opener[0] + text(value) + "</c>")
-        elif isinstance(value, bool):
-            add(opener[1] + str(int(value)) + "</v></c>")
-        elif isinstance(value, (int, float)):
-            add(opener[2] + repr(value) + "</v></c>")
-        elif isinstance(value, dt.date):
-            add(opener[3] + repr(_serial(value)) + "</v></c>")
+        if cls is str or cls is int or cls is dt.date or (cls is float and value):
+            key = (cls, value)
+            cell = seen.get(key)
+            if cell is None:
+                cell = seen[key] = _cell(opener, value)
+            add(cell)
         else:
-            add(opener[0] + text(str(value)) + "</c>")
-    add("</row>")
-    return "".join(parts)
+            add(_cell(opener, value))
+    return out
+
+
+def _cell(opener: tuple[str, str, str, str], value: Any) -> str:
+    cls = value.__class__
+    if cls is str:
+        return opener[0] + _text(value) + "</c>"
+    if cls is float or cls is int:
+        return opener[2] + repr(value) + "</v></c>"
+    if cls is dt.date:
+        return opener[3] + _date_serial(value) + "</v></c>"
+    if isinstance(value, str):
+        return opener[0] + _text(value) + "</c>"
+    if isinstance(value, bool):
+        return opener[1] + str(int(value)) + "</v></c>"
+    if isinstance(value, (int, float)):
+        return opener[2] + repr(value) + "</v></c>"
+    if isinstance(value, dt.date):
+        return opener[3] + repr(_serial(value)) + "</v></c>"
+    return opener[0] + _text(str(value)) + "</c>"
 
 
 def row_xml(row: int, values: Sequence[Any], letters: Sequence[str], date_style: int) -> str:
@@ -120,7 +149,12 @@ def row_xml(row: int, values: Sequence[Any], letters: Sequence[str], date_style:
 def rows_block(rows: Iterable[Sequence[Any]], width: int) -> bytes:
     """Rows built ahead of time (in a worker process), compressed: placed later by
     :func:`splice_rows` as one :class:`Block`."""
-    return zlib.compress(ROW_SEP.join(row_template(v, width) for v in rows).encode(), 1)
+    return rows_block_of([row_template(v, width) for v in rows])
+
+
+def rows_block_of(rows: Sequence[str]) -> bytes:
+    """:func:`rows_block` of rows already made (each like :func:`row_template`'s)."""
+    return zlib.compress(ROW_SEP.join(rows).encode(), 1)
 
 
 @dataclass(frozen=True, slots=True)

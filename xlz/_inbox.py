@@ -77,6 +77,8 @@ class ConsolidationResult:
 
 
 _ZIP_MAGIC = b"PK\x03\x04"
+_CUSTOM_PROPS = "docProps/custom.xml"
+_KEPT_PARTS = ("[Content_Types].xml", "mimetype", _CUSTOM_PROPS)
 # What consolidation reads: the entry sheets and the town cell (the _xlz metadata sheet
 # is always read). The library-owned summary sheets are recomputed, never trusted.
 _NEEDED_SHEETS = (L.GUIDE, *(s.name for s in ENTRY_SHEETS))
@@ -84,19 +86,30 @@ _NEEDED_SHEETS = (L.GUIDE, *(s.name for s in ENTRY_SHEETS))
 
 def read_input(sub: Submission, limits: Limits = DEFAULT_LIMITS) -> Input:
     """One submission as values, or why not. Never raises for a bad file."""
-    from xlz._intake import InputError
-    from xlz._read import read_workbook
-    from xlz._sources import check_container
+    from xlz._intake import READABLE_FORMATS, WPS_SUFFIXES, InputError, zip_format
+    from xlz._read import properties_of, read_workbook
+    from xlz._sources import inspect_container
 
     with sub.path.open("rb") as fh:
         head = fh.read(4)
+    fmt: str | None = None
+    properties: dict[str, str] | None = None
     if head == _ZIP_MAGIC:
-        problem = check_container(sub.path, limits)
-        if problem is not None:
-            code, reason = problem
+        seen = inspect_container(sub.path, limits, keep=_KEPT_PARTS)
+        if seen.problem is not None:
+            code, reason = seen.problem
             return _problem(sub, code, reason=reason)
+        # The guard has inflated every part anyway: take the format and the metadata
+        # from it instead of opening the package twice more. Anything unusual (a WPS
+        # suffix, not a readable workbook) goes the long way for its proper message.
+        known = zip_format(seen.names, lambda name, limit: seen.parts.get(name, b"")[:limit])
+        if known in READABLE_FORMATS and sub.path.suffix.lower() not in WPS_SUFFIXES:
+            fmt = known
+            if fmt != "ods":
+                properties = properties_of(seen.parts.get(_CUSTOM_PROPS))
     try:
-        data = read_workbook(sub.path, sheets=iter(_NEEDED_SHEETS), sha256=sub.sha256)
+        data = read_workbook(sub.path, sheets=iter(_NEEDED_SHEETS), sha256=sub.sha256,
+                             fmt=fmt, properties=properties)
     except InputError as exc:
         return Input(sub.name, sub.sha256, sub.received, sub.received_from,
                      error_code=exc.code, error_message=exc.message)

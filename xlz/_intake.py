@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import stat
 import zipfile
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any, Final
 
@@ -88,16 +89,22 @@ def _sniff_zip(path: Path) -> str:
     try:
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
-            if "mimetype" in names:
-                mime = zf.read("mimetype")[:100].strip()
-                if mime == b"application/vnd.oasis.opendocument.spreadsheet":
-                    return "ods"
-                return "zip"
-            if "[Content_Types].xml" not in names:
-                return "zip"
-            types = zf.read("[Content_Types].xml")[:200_000].decode("utf-8", "replace")
+            return zip_format(names, lambda name, limit: zf.read(name)[:limit])
     except (zipfile.BadZipFile, OSError, EOFError, ValueError):
         return "corrupt"
+
+
+def zip_format(names: Collection[str], read: Callable[[str, int], bytes]) -> str:
+    """The format of a zip package from its member names; ``read(name, limit)`` gives
+    the start of a member (only ``mimetype`` and ``[Content_Types].xml`` are read)."""
+    if "mimetype" in names:
+        mime = read("mimetype", 100).strip()
+        if mime == b"application/vnd.oasis.opendocument.spreadsheet":
+            return "ods"
+        return "zip"
+    if "[Content_Types].xml" not in names:
+        return "zip"
+    types = read("[Content_Types].xml", 200_000).decode("utf-8", "replace")
     for content_type, fmt in _OOXML_MAIN.items():
         if content_type in types:
             part = "xl/workbook.bin" if fmt == "xlsb" else "xl/workbook.xml"

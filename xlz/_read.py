@@ -106,6 +106,14 @@ def _zip_properties(path: Path) -> dict[str, str]:
         raise input_error("file.corrupt", path, reason=str(exc)) from exc
     except ValueError:
         return {}  # an oversized properties part: fall back to the _xlz sheet
+    return properties_of(xml)
+
+
+def properties_of(xml: bytes | None) -> dict[str, str]:
+    """The ``xlz.*`` properties of a docProps/custom.xml part; {} when it is missing or
+    unreadable (the _xlz sheet is the fallback)."""
+    if xml is None:
+        return {}
     try:
         return parse_custom_properties(xml)
     except Exception:  # defusedxml raises several types; fall back
@@ -122,10 +130,11 @@ def sheet_values(name: str, sheet: Any) -> SheetValues:
     start = sheet.start
     if start is None:
         return SheetValues(name, [], 1, 0)
-    rows = [_clean_row(r) for r in sheet.to_python(skip_empty_area=True)]
-    while rows and all(v is None for v in rows[-1]):
-        rows.pop()
-    return SheetValues(name, rows, start[0] + 1, start[1])
+    rows = sheet.to_python(skip_empty_area=True)
+    end = len(rows)
+    while end and rows[end - 1].count("") == len(rows[end - 1]):  # trailing empty rows
+        end -= 1
+    return SheetValues(name, [_clean_row(r) for r in rows[:end]], start[0] + 1, start[1])
 
 
 def _meta_sheet_properties(values: SheetValues) -> dict[str, str]:
@@ -156,15 +165,19 @@ def _calamine_error(path: Path, exc: Exception) -> InputError:
 
 
 def read_workbook(path: str | os.PathLike[str], *, sheets: Iterator[str] | None = None,
-                  fmt: str | None = None, sha256: str | None = None) -> WorkbookData:
+                  fmt: str | None = None, sha256: str | None = None,
+                  properties: dict[str, str] | None = None) -> WorkbookData:
     """Read every sheet (or only ``sheets``) of a workbook. Raises InputError for files
     that are not usable workbooks; never modifies the file. ``sha256``: the file's hash
-    when the caller already has it (the inbox hashes every submission while expanding)."""
+    when the caller already has it (the inbox hashes every submission while expanding).
+    ``fmt`` and ``properties``: what a caller that has already guarded and inspected the
+    package knows (see :func:`xlz._sources.inspect_container`)."""
     import python_calamine as pc
 
     p = Path(path)
     fmt = fmt or classify(p)
-    properties = _zip_properties(p) if fmt in _ZIP_FORMATS and fmt != "ods" else {}
+    if properties is None:
+        properties = _zip_properties(p) if fmt in _ZIP_FORMATS and fmt != "ods" else {}
     if fmt == "ods":
         with zipfile.ZipFile(p) as zf:
             check_zip(p, zf)

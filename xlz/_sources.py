@@ -22,9 +22,11 @@ import os
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 from pathlib import Path
+
+from xlz._inflate import member_chunks
 
 WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".ods", ".et", ".ett", ".xltx", ".xlsb"})
 ZIP_SUFFIXES = frozenset({".zip"})
@@ -179,52 +181,96 @@ def _members(zf: zipfile.ZipFile, limits: Limits) -> list[zipfile.ZipInfo]:
 _XML_DTD = (b"<!DOCTYPE", b"<!ENTITY")
 
 
+@dataclass(frozen=True, slots=True)
+class Inspection:
+    """What the guard learnt about a zip-based workbook while inflating all of it."""
+
+    problem: tuple[str, str] | None  # (rule code, reason) when no reader may see it
+    names: frozenset[str] = frozenset()  # every member
+    parts: dict[str, bytes] = field(default_factory=dict)  # the members asked for, whole
+
+
+KEEP_LIMIT = 1 << 20  # a part kept whole for the caller (content types, properties)
+
+
 def check_container(data_or_path: bytes | Path, limits: Limits = DEFAULT_LIMITS
                     ) -> tuple[str, str] | None:
     """``(rule code, reason)`` when a zip-based workbook (xlsx/xlsm/ods) must not be
-    handed to a reader, else None.
+    handed to a reader, else None. See :func:`inspect_container`."""
+    return inspect_container(data_or_path, limits).problem
+
+
+def inspect_container(data_or_path: bytes | Path, limits: Limits = DEFAULT_LIMITS,
+                      keep: Iterable[str] = ()) -> Inspection:
+    """Guard a zip-based workbook before any reader sees it, and hand back the small
+    parts named in ``keep`` (up to :data:`KEEP_LIMIT` each), so that the caller need
+    not open the package again to learn its format or its properties.
 
     Streams every member through the same caps as an archive (the declared sizes of a
     zip bomb lie; the bytes produced do not) and looks for a DTD at the start of every
     XML part: no spreadsheet application writes one, and entity expansion (the "billion
     laughs" XML bomb) needs one.
     """
+    wanted = frozenset(keep)
+    parts: dict[str, bytes] = {}
+    names: frozenset[str] = frozenset()
     try:
-        source = io.BytesIO(data_or_path) if isinstance(data_or_path, bytes) else data_or_path
-        with zipfile.ZipFile(source) as zf:
+        with _container_bytes(data_or_path) as buf, zipfile.ZipFile(io.BytesIO(buf)) as zf:
             budget = [limits.total_bytes]
-            for info in _members(zf, limits):
+            infos = _members(zf, limits)
+            names = frozenset(i.filename for i in infos)
+            for info in infos:
                 if info.flag_bits & 0x1:
-                    return "file.encrypted", "文件已加密"
-                head = _stream_head(zf, info, limits, budget)
+                    return Inspection(("file.encrypted", "文件已加密"), names)
+                head = _inflate_counted(buf, info, limits, budget, parts, wanted)
                 if info.filename.endswith((".xml", ".rels", ".vml")) and \
                         any(tag in head for tag in _XML_DTD):
-                    return "file.too_large", f"部件 {info.filename} 含有 XML 实体声明（疑似 XML 炸弹）"
+                    return Inspection(("file.too_large",
+                                       f"部件 {info.filename} 含有 XML 实体声明（疑似 XML 炸弹）"),
+                                      names)
     except _Exceeded as exc:
-        return "file.too_large", str(exc)
+        return Inspection(("file.too_large", str(exc)), names)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-        return "file.corrupt", f"压缩结构损坏：{exc}"
-    except Exception as exc:  # zlib.error and friends from a damaged stream
-        return "file.corrupt", f"压缩结构损坏：{type(exc).__name__}: {exc}"
-    return None
+        return Inspection(("file.corrupt", f"压缩结构损坏：{exc}"), names)
+    except Exception as exc:  # anything else a damaged stream raises
+        return Inspection(("file.corrupt", f"压缩结构损坏：{type(exc).__name__}: {exc}"), names)
+    return Inspection(None, names, parts)
 
 
-def _stream_head(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits,
-                 budget: list[int]) -> bytes:
-    """Decompress a member to the end (counting), keeping only its first 4 KB."""
+@contextlib.contextmanager
+def _container_bytes(data_or_path: bytes | Path) -> Iterator[bytes]:
+    if isinstance(data_or_path, bytes):
+        yield data_or_path
+        return
+    # One read of the whole file: members are sliced out of it, no seek per part. A
+    # workbook that big is refused by the caps long before memory is at risk.
+    with open(data_or_path, "rb") as fh:
+        yield fh.read()
+
+
+def _inflate_counted(buf: bytes, info: zipfile.ZipInfo, limits: Limits, budget: list[int],
+                     parts: dict[str, bytes], wanted: frozenset[str]) -> bytes:
+    """Inflate a member to the end (counting), keeping its first 4 KB — and all of it
+    when the caller asked for it and it is small."""
     head = b""
     produced = 0
-    with zf.open(info) as stream:
-        while chunk := stream.read(1 << 20):
-            if not head:
-                head = chunk[:4096]
-            produced += len(chunk)
-            budget[0] -= len(chunk)
-            if produced > limits.member_bytes or budget[0] < 0:
-                raise _Exceeded(f"“{info.filename}”解压后过大（疑似压缩炸弹）")
-            if produced > limits.ratio_floor and \
-                    produced > limits.ratio * max(info.compress_size, 1):
-                raise _Exceeded(f"“{info.filename}”压缩比超过{limits.ratio:.0f}倍（疑似压缩炸弹）")
+    kept: list[bytes] | None = [] if info.filename in wanted else None
+    for chunk in member_chunks(buf, info):
+        if not head:
+            head = chunk[:4096]
+        produced += len(chunk)
+        budget[0] -= len(chunk)
+        if produced > limits.member_bytes or budget[0] < 0:
+            raise _Exceeded(f"“{info.filename}”解压后过大（疑似压缩炸弹）")
+        if produced > limits.ratio_floor and \
+                produced > limits.ratio * max(info.compress_size, 1):
+            raise _Exceeded(f"“{info.filename}”压缩比超过{limits.ratio:.0f}倍（疑似压缩炸弹）")
+        if kept is not None:
+            kept.append(chunk)
+            if produced > KEEP_LIMIT:
+                kept = None
+    if kept is not None:
+        parts[info.filename] = b"".join(kept)
     return head
 
 

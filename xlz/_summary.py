@@ -45,19 +45,21 @@ def progress(records: Iterable[Record], target: TargetRow, plan: Plan) -> list[M
     metric_of = {c.name: c.metric for c in plan.categories}
     done = dict.fromkeys(METRICS, 0)
     pipeline = dict.fromkeys(METRICS, 0)
+    # Status → bucket, looked up once per record (a city run has 100,000 records).
+    bucket_of: dict[str | None, dict[Metric, int]] = {s: pipeline for s in plan.pipeline_statuses}
+    bucket_of.update({s: done for s in plan.completed_statuses})  # completed wins a tie
     for record in records:
-        metric = metric_of.get(record.values.get("category") or "")
-        status = record.values.get("status")
-        if metric is None or status is None:
+        values = record.values
+        metric = metric_of.get(values.get("category") or "")
+        if metric is None:
             continue
-        bucket = done if status in plan.completed_statuses else (
-            pipeline if status in plan.pipeline_statuses else None)
+        bucket = bucket_of.get(values.get("status"))
         if bucket is None:
             continue
         bucket[metric] += 1
         if metric == "projects":
-            bucket["invention_patents"] += record.values.get("invention_patents") or 0
-            bucket["utility_patents"] += record.values.get("utility_patents") or 0
+            bucket["invention_patents"] += values.get("invention_patents") or 0
+            bucket["utility_patents"] += values.get("utility_patents") or 0
     return [
         MetricProgress(m, METRIC_LABELS[m], target.get(m), done[m], pipeline[m]) for m in METRICS
     ]

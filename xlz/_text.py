@@ -27,10 +27,22 @@ def fold_width(text: str) -> str:
 
 # Clerks repeat the same few values (categories, statuses, towns) thousands of times:
 # caching the normalised form makes a 5,000-row sheet several times cheaper.
-@functools.lru_cache(maxsize=8192)
+# Anything clean_text could change: white space of any kind (\s covers U+3000) and the
+# full-width block. Most typed text has none of it and is returned as it is, which
+# spares unique values (names, telephone numbers) the fold and the substitution.
+_NEEDS_CLEANING = re.compile(r"[\s\u00a0\u200b\ufeff\uff01-\uff5e]")
+
+
 def clean_text(text: str) -> str:
     """What a value means: full-width folded, outer white space removed, inner runs of
     white space collapsed to one space."""
+    if _NEEDS_CLEANING.search(text) is None:
+        return text
+    return _clean_text(text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _clean_text(text: str) -> str:
     return _WS.sub(" ", fold_width(text)).strip()
 
 

@@ -8,6 +8,7 @@ openpyxl or xlwings.
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +76,29 @@ Parser = Callable[[CellValue], Any]
 _BLANK: tuple[str, Any] = ("blank", None)
 _INVALID: tuple[str, Any] = ("invalid", None)
 _NEGATIVE: tuple[str, Any] = ("negative", None)
+# A cell that needs a finding: its column, key, raw value, state and parsed value.
+_Problem = tuple[Column, str, CellValue, str, Any]
+# (type, value) → (state, parsed): what a value means in one column.
+_Cache = dict[tuple[type, CellValue], tuple[str, Any]]
+
+# Values of these kinds repeat across files (row numbers, list choices, counts, dates):
+# their outcomes are shared by every sheet checked against one plan in this process, so
+# a 500-file inbox judges "已签约" or 2023-03-05 once. Free text (names, telephone
+# numbers) does not repeat across towns and is cached per sheet only. The outcome
+# depends on the column and, for choices, the plan's lists: hence one store per plan.
+_SHARED_KINDS = frozenset({Kind.CHOICE, Kind.INTEGER, Kind.NUMBER, Kind.MONEY, Kind.AREA,
+                           Kind.DATE, Kind.MONTH})
+_SHARED_LIMIT = 20_000  # per column; a column past it starts again (memory stays bounded)
+_SHARED: dict[int, tuple[weakref.ref[Plan], dict[tuple[str, str], _Cache]]] = {}
+
+
+def _shared_caches(plan: Plan) -> dict[tuple[str, str], _Cache]:
+    key = id(plan)
+    entry = _SHARED.get(key)
+    if entry is None or entry[0]() is not plan:
+        entry = (weakref.ref(plan, lambda _: _SHARED.pop(key, None)), {})
+        _SHARED[key] = entry
+    return entry[1]
 
 
 def _parser(col: Column, plan: Plan) -> Parser:
@@ -137,7 +161,7 @@ class _SheetChecker:
                            for r in self.cross_rules]
         self.in_year = self.rules.get(f"{sheet.key}.signed.in_year")
         self.col_index: dict[str, int] = {}
-        self._cell_plan: list[tuple[Column, str, dict[Any, tuple[str, Any]] | None]] | None = None
+        self._cell_plan: list[tuple[Column, str, _Cache | None]] | None = None
 
     def finding(self, rule: Rule, record: Record | None, col_key: str | None, value: CellValue,
                 **extra: Any) -> None:
@@ -208,58 +232,84 @@ class _SheetChecker:
             return "too_long", parsed
         return "ok", parsed
 
-    def check_cells(self, record: Record) -> None:
-        # Clerks repeat values (categories, statuses, counts) row after row: each
-        # distinct value of a column is judged once per sheet.
-        values = record.values
-        raw_row = record.raw
+    def check_cells(self, records: list[Record]) -> dict[int, list[_Problem]]:
+        """Parse every cell into ``record.values``, column by column; return the cells
+        that need a finding, by record index (reported row by row in :meth:`run`).
+
+        Column-wise because clerks repeat values (categories, statuses, counts) row after
+        row: each distinct value of a column is judged once per sheet, and the loop per
+        cell is a cache look-up."""
+        problems: dict[int, list[_Problem]] = {}
+        judge = self._judge
         for col, key, cache in self.cell_plan():
             if cache is None:  # the column is not in the sheet
-                values[key] = None
+                for record in records:
+                    record.values[key] = None
                 continue
-            raw = raw_row[key]
-            cls = raw.__class__
-            if raw is None:
-                outcome = _BLANK
-            elif cls is str or cls is int or (cls is float and raw) or cls is bool or \
-                    cls is dt.date or (cls is dt.datetime and raw.tzinfo is None):  # type: ignore[union-attr]
-                # Keyed by type too: 1, 1.0 and True are equal but parse differently.
-                # Zeros (±0.0) and aware datetimes (equal across zones) are not cached.
-                ck = (cls, raw)
-                found = cache.get(ck)
-                outcome = found if found is not None else cache.setdefault(
-                    ck, self._judge(col, raw))
-            else:
-                outcome = self._judge(col, raw)
-            state, parsed = outcome
-            if state == "ok":
-                values[key] = parsed
-                continue
+            blank_ok = col.required is None
+            for i, record in enumerate(records):
+                raw = record.raw[key]
+                if raw is None:
+                    if blank_ok:
+                        record.values[key] = None
+                        continue
+                    outcome = _BLANK
+                else:
+                    cls = raw.__class__
+                    if cls is str or cls is int or (cls is float and raw) or cls is bool or \
+                            cls is dt.date or (cls is dt.datetime and raw.tzinfo is None):  # type: ignore[union-attr]
+                        # Keyed by type too: 1, 1.0 and True are equal but parse
+                        # differently. Zeros (±0.0) and aware datetimes (equal across
+                        # zones) are not cached.
+                        ck = (cls, raw)
+                        outcome = cache.get(ck)  # type: ignore[assignment]
+                        if outcome is None:
+                            outcome = cache[ck] = judge(col, raw)
+                    else:
+                        outcome = judge(col, raw)
+                state, parsed = outcome
+                if state == "ok" or state == "too_long":
+                    record.values[key] = parsed
+                    if state == "ok":
+                        continue
+                else:
+                    record.values[key] = None
+                    if state == "blank" and blank_ok:
+                        continue
+                problems.setdefault(i, []).append((col, key, raw, state, parsed))
+        return problems
+
+    def report_cells(self, record: Record, problems: list[_Problem]) -> None:
+        for col, key, raw, state, parsed in problems:
             if state == "blank":
-                values[key] = None
-                if col.required is not None:
-                    self.finding(self.rules[f"{self.sheet.key}.{key}.required"], record, key, raw)
-                continue
-            if state == "invalid":
-                values[key] = None
+                self.finding(self.rules[f"{self.sheet.key}.{key}.required"], record, key, raw)
+            elif state == "invalid":
                 rule = self.rules[f"{self.sheet.key}.{key}.invalid"]
                 choices = "、".join(self.plan.choices(col.choices)) if col.choices else ""
                 self.finding(rule, record, key, raw, choices=choices,
                              expected=rule.params.get("expected", ""))
-                continue
-            if state == "negative":
-                values[key] = None
+            elif state == "negative":
                 self.finding(self.rules[f"{self.sheet.key}.{key}.negative"], record, key, raw)
-                continue
-            assert col.max_length is not None
-            self.finding(self.rules[f"{self.sheet.key}.{key}.too_long"], record, key, raw,
-                         length=len(parsed), max_length=col.max_length)
-            values[key] = parsed
+            else:
+                assert col.max_length is not None
+                self.finding(self.rules[f"{self.sheet.key}.{key}.too_long"], record, key, raw,
+                             length=len(parsed), max_length=col.max_length)
 
-    def cell_plan(self) -> list[tuple[Column, str, dict[Any, tuple[str, Any]] | None]]:
+    def cell_plan(self) -> list[tuple[Column, str, _Cache | None]]:
         if self._cell_plan is None:
-            self._cell_plan = [(col, col.key, {} if col.key in self.col_index else None)
-                               for col in self.input_columns]
+            shared = _shared_caches(self.plan)
+            plan: list[tuple[Column, str, _Cache | None]] = []
+            for col in self.input_columns:
+                cache: _Cache | None = None
+                if col.key in self.col_index:
+                    if col.kind in _SHARED_KINDS:
+                        cache = shared.setdefault((self.sheet.key, col.key), {})
+                        if len(cache) > _SHARED_LIMIT:
+                            cache.clear()
+                    else:
+                        cache = {}
+                plan.append((col, col.key, cache))
+            self._cell_plan = plan
         return self._cell_plan
 
     def check_cross(self, record: Record) -> None:
@@ -307,8 +357,11 @@ class _SheetChecker:
         if offset is None:
             return [], None
         records = self.read_records(offset)
-        for record in records:
-            self.check_cells(record)
+        problems = self.check_cells(records)
+        for i, record in enumerate(records):
+            found = problems.get(i)
+            if found is not None:
+                self.report_cells(record, found)
             self.check_cross(record)
         self.check_duplicates(records)
         self.report.rows_checked[self.sheet.name] = len(records)
