@@ -9,6 +9,7 @@ removed before this returns.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -130,6 +131,7 @@ def _problem(sub: Submission | SourceProblem, code: str, **extra: Any) -> Input:
 
 _WORKERS = 2  # the machines are 2-core PCs; reading is CPU-bound in calamine
 _POOL_MIN_FILES = 24  # below this, starting processes costs more than it saves
+_POOL_CHUNK = 4  # files per task at most
 _PLAN: Plan | None = None  # the plan inside a worker process
 
 
@@ -174,10 +176,14 @@ def gather(sources: Iterable[str | os.PathLike[str]], plan: Plan, *,
 
             with ProcessPoolExecutor(count, initializer=_init_worker,
                                      initargs=(plan,)) as pool:
-                futures = [pool.submit(_examine_in_worker, item, limits) for item in items]
+                # A few files per task: each task costs the parent a round of pickling
+                # and bookkeeping, and the parent shares the machine with the workers.
+                chunk = max(1, min(_POOL_CHUNK, len(items) // (count * 8)))
+                done = pool.map(_examine_in_worker, items, itertools.repeat(limits),
+                                chunksize=chunk)
                 results = []
-                for item, future in zip(items, futures, strict=True):
-                    results.append(future.result())
+                for item, result in zip(items, done, strict=True):
+                    results.append(result)
                     if on_file is not None:
                         on_file(item.name)
                 return results

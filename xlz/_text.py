@@ -46,8 +46,17 @@ def _clean_text(text: str) -> str:
     return _WS.sub(" ", fold_width(text)).strip()
 
 
-@functools.lru_cache(maxsize=8192)
+_NEEDS_KEYING = re.compile(r"[\s\u00a0\u200b\ufeff\uff01-\uff5e()]")
+
+
 def match_key(text: str) -> str:
     """A key for comparing a typed value with a list entry: no white space at all and
     half-width brackets treated as full-width ones."""
+    if _NEEDS_KEYING.search(text) is None:  # the usual case, as with clean_text
+        return text
+    return _match_key(text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _match_key(text: str) -> str:
     return _WS.sub("", fold_width(text)).translate(_PARENS)

@@ -8,6 +8,8 @@ openpyxl or xlwings.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +21,7 @@ from xlz._cells import CellValue, cell_ref, display
 from xlz._entries import ENTRY_SHEETS, Column, EntrySheet, Kind
 from xlz._findings import Finding, Report
 from xlz._plan import Plan
-from xlz._text import match_key
+from xlz._text import clean_text, match_key
 
 _HEADER_SEARCH_ROWS = 10  # the header is row 1 in our templates; tolerate a few title rows
 _THING = {"project": "项目", "carrier": "载体", "activity": "活动"}
@@ -76,6 +78,9 @@ Parser = Callable[[CellValue], Any]
 _BLANK: tuple[str, Any] = ("blank", None)
 _INVALID: tuple[str, Any] = ("invalid", None)
 _NEGATIVE: tuple[str, Any] = ("negative", None)
+_OK_NONE: tuple[str, Any] = ("ok", None)  # an empty cell in an optional column
+_STATE = operator.itemgetter(0)
+_PARSED = operator.itemgetter(1)
 # A cell that needs a finding: its column, key, raw value, state and parsed value.
 _Problem = tuple[Column, str, CellValue, str, Any]
 # (type, value) → (state, parsed): what a value means in one column.
@@ -220,6 +225,15 @@ class _SheetChecker:
     def _judge(self, col: Column, raw: CellValue) -> tuple[str, Any]:
         """What one non-empty cell means: ("ok" | "blank" | "invalid" | "negative" |
         "too_long", parsed). Depends on the column and the value only."""
+        if raw.__class__ is str and col.kind is Kind.TEXT:
+            # Free text is mostly unique (names): the short way through what is_blank,
+            # parse_text and the checks below do with a string.
+            if not raw.strip().strip("\u200b\ufeff").strip():
+                return _BLANK
+            text = clean_text(raw) or None
+            if text is not None and col.max_length is not None and len(text) > col.max_length:
+                return "too_long", text
+            return "ok", text
         if nz.is_blank(raw):
             return _BLANK
         parsed = self.parsers[col.key](raw)
@@ -233,51 +247,50 @@ class _SheetChecker:
         return "ok", parsed
 
     def check_cells(self, records: list[Record]) -> dict[int, list[_Problem]]:
-        """Parse every cell into ``record.values``, column by column; return the cells
-        that need a finding, by record index (reported row by row in :meth:`run`).
+        """Parse every cell into ``record.values``; return the cells that need a
+        finding, by record index (reported row by row in :meth:`run`).
 
-        Column-wise because clerks repeat values (categories, statuses, counts) row after
-        row: each distinct value of a column is judged once per sheet, and the loop per
-        cell is a cache look-up."""
+        Column by column, because clerks repeat values (categories, statuses, counts)
+        down a column: each distinct value is judged once, and the work per cell is a
+        cache look-up in a comprehension."""
         problems: dict[int, list[_Problem]] = {}
-        judge = self._judge
+        keys: list[str] = []
+        parsed_columns: list[list[Any]] = []
+        nothing = [None] * len(records)
         for col, key, cache in self.cell_plan():
+            keys.append(key)
             if cache is None:  # the column is not in the sheet
-                for record in records:
-                    record.values[key] = None
+                parsed_columns.append(nothing)
                 continue
-            blank_ok = col.required is None
-            for i, record in enumerate(records):
-                raw = record.raw[key]
-                if raw is None:
-                    if blank_ok:
-                        record.values[key] = None
-                        continue
-                    outcome = _BLANK
-                else:
-                    cls = raw.__class__
-                    if cls is str or cls is int or (cls is float and raw) or cls is bool or \
-                            cls is dt.date or (cls is dt.datetime and raw.tzinfo is None):  # type: ignore[union-attr]
-                        # Keyed by type too: 1, 1.0 and True are equal but parse
-                        # differently. Zeros (±0.0) and aware datetimes (equal across
-                        # zones) are not cached.
-                        ck = (cls, raw)
-                        outcome = cache.get(ck)  # type: ignore[assignment]
-                        if outcome is None:
-                            outcome = cache[ck] = judge(col, raw)
-                    else:
-                        outcome = judge(col, raw)
-                state, parsed = outcome
-                if state == "ok" or state == "too_long":
-                    record.values[key] = parsed
-                    if state == "ok":
-                        continue
-                else:
-                    record.values[key] = None
-                    if state == "blank" and blank_ok:
-                        continue
-                problems.setdefault(i, []).append((col, key, raw, state, parsed))
+            raws = [r.raw[key] for r in records]
+            blank = _BLANK if col.required is not None else _OK_NONE
+            miss = functools.partial(self._judge_and_keep, col, cache)
+            get = cache.get
+            # Every CellValue is hashable; a key that is never stored (a zero, an aware
+            # datetime) simply misses. Outcomes are non-empty tuples, so never falsy.
+            outcomes = [blank if v is None else (get((v.__class__, v)) or miss(v))
+                        for v in raws]
+            parsed_columns.append(list(map(_PARSED, outcomes)))
+            states = list(map(_STATE, outcomes))
+            if states.count("ok") == len(states):  # the usual column: nothing to report
+                continue
+            for i, state in enumerate(states):
+                if state == "ok" or (state == "blank" and blank is _OK_NONE):
+                    continue
+                problems.setdefault(i, []).append((col, key, raws[i], state, outcomes[i][1]))
+        for record, parsed in zip(records, zip(*parsed_columns, strict=True), strict=True):
+            record.values = dict(zip(keys, parsed, strict=True))
         return problems
+
+    def _judge_and_keep(self, col: Column, cache: _Cache, raw: CellValue) -> tuple[str, Any]:
+        outcome = self._judge(col, raw)
+        cls = raw.__class__
+        if cls is str or cls is int or (cls is float and raw) or cls is bool or \
+                cls is dt.date or (cls is dt.datetime and raw.tzinfo is None):  # type: ignore[union-attr]
+            # Keyed by type too: 1, 1.0 and True are equal but parse differently. Zeros
+            # (±0.0) and aware datetimes (equal across zones) are not kept.
+            cache[(cls, raw)] = outcome
+        return outcome
 
     def report_cells(self, record: Record, problems: list[_Problem]) -> None:
         for col, key, raw, state, parsed in problems:
