@@ -482,3 +482,50 @@ def test_rows_prebuilt_in_workers_match_the_parents(towns: Path, tmp_path: Path)
     part = f"xl/worksheets/sheet{L.CITY_SHEETS.index(L.CITY_PROJECTS) + 1}.xml"
     with zipfile.ZipFile(plain) as a, zipfile.ZipFile(fast) as b:
         assert a.read(part) == b.read(part)
+
+
+def test_pool_and_single_process_give_the_same_result(towns: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers send records packed as columns and counted (xlz._packed, tally): what the
+    parent then holds must equal what one process makes."""
+    import xlz._inbox as inbox
+    from xlz._consolidate import build_from
+    from xlz._validator import Record
+
+    monkeypatch.setattr(inbox, "_POOL_MIN_FILES", 1)
+    single = inbox.gather([towns], PLAN, workers=1)
+    pooled = inbox.gather([towns], PLAN, workers=2)
+    assert [f.name for f in single] == [f.name for f in pooled]
+    lazy = [r for f in pooled for r in f.records("project")]
+    assert lazy and all(type(r) is not Record for r in lazy)  # really sent packed
+    slot = Record.__dict__["raw"]
+    with pytest.raises(AttributeError):
+        slot.__get__(lazy[0], Record)  # not rebuilt until something reads it
+    for a, b in zip(single, pooled, strict=True):
+        assert a.status == b.status and a.report.findings == b.report.findings
+        assert a.tally(PLAN) == b.tally(PLAN)
+        for key in ("project", "carrier", "activity"):
+            assert a.records(key) == b.records(key)
+            assert [r.raw for r in a.records(key)] == [r.raw for r in b.records(key)]
+    one, two = build_from(single, PLAN), build_from(pooled, PLAN)
+    assert [t.progress for t in one.towns] == [t.progress for t in two.towns]
+    assert one.done_total == two.done_total
+
+
+def test_packed_records_survive_odd_shapes() -> None:
+    import pickle
+
+    from xlz._findings import Report
+    from xlz._validator import Record, Validation
+
+    same = [Record("项目信息", 2, {"name": "甲", "seq": 1.0}, {"name": "甲", "seq": 1}),
+            Record("项目信息", 3, {"name": "乙", "seq": None}, {"name": "乙", "seq": None}, 1)]
+    odd = [Record("孵化载体", 2, {"name": "丙"}, {"name": "丙"}),
+           Record("孵化载体", 4, {"name": "丁", "area": 5}, {"name": "丁"})]
+    sent = Validation(Report(), {"project": same, "carrier": odd, "activity": []})
+    back = pickle.loads(pickle.dumps(sent))
+    assert back.records == sent.records
+    assert back.records["project"][1].errors == 1 and not back.records["project"][1].ok
+    assert back.records["carrier"][1].raw == {"name": "丁", "area": 5}
+    again = pickle.loads(pickle.dumps(back.records["project"][0]))  # a lazy one, re-sent
+    assert again == same[0] and type(again) is Record

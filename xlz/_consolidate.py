@@ -33,7 +33,7 @@ from xlz._entries import ENTRY_SHEETS, EntrySheet
 from xlz._findings import Finding, Report, Severity
 from xlz._plan import METRICS, Metric, Plan, Town
 from xlz._plancheck import computed_total
-from xlz._summary import MetricProgress, progress
+from xlz._summary import MetricProgress, Tally, progress_of, tally
 from xlz._text import match_key
 from xlz._validator import Record, SheetValues, Validation, validate_values
 
@@ -90,6 +90,14 @@ class FileResult:
     changes: tuple[Change, ...] = ()
     # Its 项目信息库 rows, prebuilt by a worker process (see _citybook.prebuilt_project_rows).
     project_xml: bytes | None = None
+    project_tally: Tally | None = None  # see tally()
+
+    def tally(self, plan: Plan) -> Tally:
+        """What its project records add up to (counted once; a worker process counts
+        them where the records are, so the parent need not open every record)."""
+        if self.project_tally is None:
+            self.project_tally = tally(self.records("project"), plan)
+        return self.project_tally
 
     @property
     def name(self) -> str:
@@ -326,13 +334,14 @@ def build_from(files: list[FileResult], plan: Plan) -> Consolidation:
             state: TownState = "未报送"
         else:
             state = "已报送" if winner.status == "accepted" else "未通过校验"
-        records = winner.records("project") if winner and winner.status == "accepted" else []
+        counts = winner.tally(plan) if winner and winner.status == "accepted" \
+            else Tally.empty()
         try:
             target = plan.target(town.code)
         except KeyError:  # a town without a 附件2 row has no targets, only completion
             target = None
         towns.append(TownResult(town, state, winner, list(reversed(superseded)),
-                                progress(records, target, plan) if target else []))
+                                progress_of(counts, target) if target else []))
     accepted = [t.winner for t in towns if t.winner is not None and t.state == "已报送"]
     rows = {s.key: [Row(f.town, f, r) for f in accepted if f.town for r in f.records(s.key)]
             for s in ENTRY_SHEETS}

@@ -149,6 +149,7 @@ def _examine_in_worker(item: Submission | SourceProblem, limits: Limits) -> File
         # The worker holds the records: build the city sheet's rows here, in parallel,
         # instead of 100,000 rows in the parent after the pool is done.
         result.project_xml = prebuilt_project_rows(result)
+        result.tally(_PLAN)
     return result
 
 

@@ -34,17 +34,23 @@ class MetricProgress:
         return self.done / self.target
 
 
-def progress(records: Iterable[Record], target: TargetRow, plan: Plan) -> list[MetricProgress]:
-    """任务分解 for one town (or the city, given a total row) from its project records.
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """What a town's project records add up to, before any target is looked at."""
 
-    A project counts as done once its 项目进展 is one of the plan's completed statuses
-    (已签约 / 已注册 / 已投产); 洽谈中 is pipeline. Patents are those of the counted
-    科创/人才/服务 projects (附件2 lists them as 其中). Records whose category or status
-    could not be read count nowhere; the validator has reported them.
-    """
+    done: dict[Metric, int]
+    pipeline: dict[Metric, int]
+
+    @classmethod
+    def empty(cls) -> Tally:
+        return cls(dict.fromkeys(METRICS, 0), dict.fromkeys(METRICS, 0))
+
+
+def tally(records: Iterable[Record], plan: Plan) -> Tally:
+    """Count project records as :func:`progress` does (see there)."""
     metric_of = {c.name: c.metric for c in plan.categories}
-    done = dict.fromkeys(METRICS, 0)
-    pipeline = dict.fromkeys(METRICS, 0)
+    counts = Tally.empty()
+    done, pipeline = counts.done, counts.pipeline
     # Status → bucket, looked up once per record (a city run has 100,000 records).
     bucket_of: dict[str | None, dict[Metric, int]] = {s: pipeline for s in plan.pipeline_statuses}
     bucket_of.update({s: done for s in plan.completed_statuses})  # completed wins a tie
@@ -60,9 +66,24 @@ def progress(records: Iterable[Record], target: TargetRow, plan: Plan) -> list[M
         if metric == "projects":
             bucket["invention_patents"] += values.get("invention_patents") or 0
             bucket["utility_patents"] += values.get("utility_patents") or 0
-    return [
-        MetricProgress(m, METRIC_LABELS[m], target.get(m), done[m], pipeline[m]) for m in METRICS
-    ]
+    return counts
+
+
+def progress(records: Iterable[Record], target: TargetRow, plan: Plan) -> list[MetricProgress]:
+    """任务分解 for one town (or the city, given a total row) from its project records.
+
+    A project counts as done once its 项目进展 is one of the plan's completed statuses
+    (已签约 / 已注册 / 已投产); 洽谈中 is pipeline. Patents are those of the counted
+    科创/人才/服务 projects (附件2 lists them as 其中). Records whose category or status
+    could not be read count nowhere; the validator has reported them.
+    """
+    return progress_of(tally(records, plan), target)
+
+
+def progress_of(counts: Tally, target: TargetRow) -> list[MetricProgress]:
+    """:func:`progress` from records already counted."""
+    return [MetricProgress(m, METRIC_LABELS[m], target.get(m), counts.done[m],
+                           counts.pipeline[m]) for m in METRICS]
 
 
 def render_direction(level: str | None, kind: str | None, specialty: str | None) -> str:

@@ -73,6 +73,20 @@ class Validation:
     def accepted(self, sheet_key: str) -> list[Record]:
         return [r for r in self.records.get(sheet_key, []) if r.ok]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Sent from a worker process: records travel as columns (see xlz._packed).
+        from xlz._packed import pack
+
+        return (_unpack_validation, (self.report, {k: pack(v) for k, v in self.records.items()},
+                                     self.header_rows, self.columns))
+
+
+def _unpack_validation(report: Report, records: dict[str, Any], header_rows: dict[str, int],
+                       columns: dict[str, dict[str, int]]) -> Validation:
+    from xlz._packed import unpack
+
+    return Validation(report, {k: unpack(v) for k, v in records.items()}, header_rows, columns)
+
 
 Parser = Callable[[CellValue], Any]
 _BLANK: tuple[str, Any] = ("blank", None)
