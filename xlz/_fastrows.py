@@ -98,27 +98,25 @@ def cells(values: Sequence[Any], width: int, first: int = 0) -> str:
 
 def column_cells(values: Sequence[Any], width: int, col: int) -> list[str]:
     """The cell of each of ``values`` in 0-based column ``col`` ("" for None): rows
-    built column by column, each distinct value once (categories, statuses, dates and
-    counts repeat down a column). Keyed by type too (1, 1.0 and True are equal but are
-    written differently); zeros are not cached (0.0 and -0.0 are equal)."""
+    built column by column. A column holds one type almost always (text, numbers or
+    dates), and then its cells come from one comprehension; anything mixed goes cell
+    by cell."""
     opener = _openers(width)[col]
-    seen: dict[tuple[type, Any], str] = {}
-    out: list[str] = []
-    add = out.append
-    for value in values:
-        if value is None:
-            add("")
-            continue
-        cls = value.__class__
-        if cls is str or cls is int or cls is dt.date or (cls is float and value):
-            key = (cls, value)
-            cell = seen.get(key)
-            if cell is None:
-                cell = seen[key] = _cell(opener, value)
-            add(cell)
-        else:
-            add(_cell(opener, value))
-    return out
+    kinds = {v.__class__ for v in values}
+    kinds.discard(type(None))
+    if kinds == {str}:
+        text, start = _text, opener[0]
+        return ["" if v is None else f"{start}{text(v)}</c>" for v in values]
+    if kinds <= _NUMBER_TYPES and kinds:
+        start = opener[2]
+        return ["" if v is None else f"{start}{v!r}</v></c>" for v in values]
+    if kinds == {dt.date}:
+        serial, start = _date_serial, opener[3]
+        return ["" if v is None else f"{start}{serial(v)}</v></c>" for v in values]
+    return ["" if v is None else _cell(opener, v) for v in values]
+
+
+_NUMBER_TYPES: Final = frozenset({int, float})  # exactly: bool is written as TRUE/FALSE
 
 
 def _cell(opener: tuple[str, str, str, str], value: Any) -> str:

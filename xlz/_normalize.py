@@ -47,6 +47,7 @@ _CN_MONTHS = {
 }  # fmt: skip
 _PHONE_CHARS = re.compile(r"[\s\-－—()（）+]")
 _MOBILE = re.compile(r"^(86)?1[3-9]\d{9}$")
+_PLAIN_MOBILE = re.compile(r"1[3-9][0-9]{9}")  # ASCII digits only, as _MOBILE after cleaning
 _LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}(转\d{1,6}|ext\d{1,6})?$|^\d{7,8}$")
 
 YEAR_ROUND = "全年"
@@ -212,6 +213,8 @@ def parse_choice(
 def phone_ok(text: str) -> bool:
     """Mainland mobile numbers or landlines (area code and extension optional);
     several numbers may be separated by 、，; or /."""
+    if _PLAIN_MOBILE.fullmatch(text):  # most cells: one mobile number, typed plainly
+        return True
     digits = _PHONE_CHARS.sub("", clean_text(text))
     parts = [p for p in re.split(r"[,，;；/、]", digits) if p]
     return bool(parts) and all(_MOBILE.match(p) or _LANDLINE.match(p) for p in parts)
