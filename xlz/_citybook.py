@@ -21,7 +21,7 @@ from xlz import _layout as L
 from xlz._catalogue import RULES
 from xlz._consolidate import STATUS_TEXT, Consolidation, FileResult, Row
 from xlz._entries import ACTIVITIES, PROJECTS
-from xlz._fastrows import ROW, Block, cells, column_cells, rows_block_of, splice_rows
+from xlz._fastrows import ROW, BackgroundRows, Block, cells, column_cells, rows_block_of
 from xlz._plan import METRICS, Metric
 from xlz._summary import render_direction
 from xlz._text import match_key
@@ -455,15 +455,22 @@ def write_city_workbook(c: Consolidation, out: str | os.PathLike[str]) -> Path:
         book.set_custom_property("xlz.standard", "1")
         book.set_custom_property("xlz.plan", c.plan.id)
         formats = _formats(book)
-        writers = (_tasks, _carriers, _projects, _activities, _status, _issues)
-        for name, writer in zip(CITY_SHEETS, writers, strict=True):
-            sheet = _Sheet(book, name, formats)
-            writer(sheet, c)
         date_style = formats["date"]._get_xf_index()  # registers it before close()
-        book.close()
+        # 项目信息库's rows are rendered and compressed in background threads while
+        # xlsxwriter writes everything else, then spliced into the closed book.
+        rows = BackgroundRows(_project_rows(c), len(c.projects),
+                              len(L.CITY_HEADERS[L.CITY_PROJECTS]), 2, date_style)
+        try:
+            writers = (_tasks, _carriers, _projects, _activities, _status, _issues)
+            for name, writer in zip(CITY_SHEETS, writers, strict=True):
+                sheet = _Sheet(book, name, formats)
+                writer(sheet, c)
+            book.close()
+        except BaseException:
+            rows.cancel()
+            raise
         part = f"xl/worksheets/sheet{CITY_SHEETS.index(L.CITY_PROJECTS) + 1}.xml"
-        splice_rows(Path(tmp), part, _project_rows(c), len(c.projects),
-                    len(L.CITY_HEADERS[L.CITY_PROJECTS]), 2, date_style)
+        rows.splice(Path(tmp), part)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

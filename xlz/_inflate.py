@@ -21,12 +21,8 @@ _LOCAL_MAGIC: Final = b"PK\x03\x04"
 CHUNK: Final = 1 << 20
 
 
-def member_chunks(buf: bytes | memoryview, info: zipfile.ZipInfo,
-                  chunk: int = CHUNK) -> Iterator[bytes]:
-    """The uncompressed bytes of one member, at most ``chunk`` at a time. The caller
-    counts them (the declared size proves nothing). Raises ``zipfile.BadZipFile`` for a
-    damaged header, stream or CRC and ``NotImplementedError`` for methods other than
-    stored and deflated (the caller treats both as a damaged file)."""
+def compressed_bytes(buf: bytes | memoryview, info: zipfile.ZipInfo) -> bytes | memoryview:
+    """A member's data as stored in the archive (still compressed)."""
     start = info.header_offset
     header = bytes(buf[start:start + _LOCAL_HEADER.size])
     if len(header) < _LOCAL_HEADER.size:
@@ -38,6 +34,16 @@ def member_chunks(buf: bytes | memoryview, info: zipfile.ZipInfo,
     data = buf[begin:begin + info.compress_size]
     if len(data) < info.compress_size:
         raise zipfile.BadZipFile(f"{info.filename}: 文件被截断")
+    return data
+
+
+def member_chunks(buf: bytes | memoryview, info: zipfile.ZipInfo,
+                  chunk: int = CHUNK) -> Iterator[bytes]:
+    """The uncompressed bytes of one member, at most ``chunk`` at a time. The caller
+    counts them (the declared size proves nothing). Raises ``zipfile.BadZipFile`` for a
+    damaged header, stream or CRC and ``NotImplementedError`` for methods other than
+    stored and deflated (the caller treats both as a damaged file)."""
+    data = compressed_bytes(buf, info)
     crc = 0
     if info.compress_type == zipfile.ZIP_STORED:
         for i in range(0, len(data), chunk):

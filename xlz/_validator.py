@@ -11,7 +11,7 @@ import datetime as dt
 import functools
 import operator
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,16 +108,55 @@ _Cache = dict[tuple[type, CellValue], tuple[str, Any]]
 _SHARED_KINDS = frozenset({Kind.CHOICE, Kind.INTEGER, Kind.NUMBER, Kind.MONEY, Kind.AREA,
                            Kind.DATE, Kind.MONTH})
 _SHARED_LIMIT = 20_000  # per column; a column past it starts again (memory stays bounded)
-_SHARED: dict[int, tuple[weakref.ref[Plan], dict[tuple[str, str], _Cache]]] = {}
 
 
-def _shared_caches(plan: Plan) -> dict[tuple[str, str], _Cache]:
+@dataclass(slots=True)
+class _PlanMemo:
+    """What the checks of one plan keep between sheets and files in this process."""
+
+    caches: dict[tuple[str, str], _Cache] = field(default_factory=dict)  # (sheet, column)
+    setups: dict[str, _Setup] = field(default_factory=dict)  # by sheet key
+
+
+_SHARED: dict[int, tuple[weakref.ref[Plan], _PlanMemo]] = {}
+
+
+def _memo(plan: Plan) -> _PlanMemo:
     key = id(plan)
     entry = _SHARED.get(key)
     if entry is None or entry[0]() is not plan:
-        entry = (weakref.ref(plan, lambda _: _SHARED.pop(key, None)), {})
+        entry = (weakref.ref(plan, lambda _: _SHARED.pop(key, None)), _PlanMemo())
         _SHARED[key] = entry
     return entry[1]
+
+
+def _shared_caches(plan: Plan) -> dict[tuple[str, str], _Cache]:
+    return _memo(plan).caches
+
+
+@dataclass(frozen=True, slots=True)
+class _Setup:
+    """A sheet's parsers and rules under one plan: the same for every file."""
+
+    parsers: dict[str, Parser]
+    columns: dict[str, Column]
+    rules: dict[str, Rule]
+    cross_when: list[tuple[Rule, tuple[tuple[str, frozenset[str]], ...]]]
+    in_year: Rule | None
+
+
+def _setup(sheet: EntrySheet, plan: Plan) -> _Setup:
+    memo = _memo(plan)
+    found = memo.setups.get(sheet.key)
+    if found is None:
+        rules = {r.code: r for r in RULES.values() if r.sheet == sheet.name}
+        cross = [r for r in rules.values() if r.check in (Check.REQUIRED_IF, Check.EXPECTED_IF)]
+        found = memo.setups[sheet.key] = _Setup(
+            {c.key: _parser(c, plan) for c in sheet.input_columns},
+            {c.key: c for c in sheet.columns}, rules,
+            [(r, tuple((c.field, frozenset(c.values)) for c in r.when)) for r in cross],
+            rules.get(f"{sheet.key}.signed.in_year"))
+    return found
 
 
 def _parser(col: Column, plan: Plan) -> Parser:
@@ -170,15 +209,13 @@ class _SheetChecker:
         self.values = values
         self.report = report
         self.source = source
-        self.parsers = {c.key: _parser(c, plan) for c in sheet.input_columns}
-        self.columns = {c.key: c for c in sheet.columns}
-        self.rules = {r.code: r for r in RULES.values() if r.sheet == sheet.name}
+        setup = _setup(sheet, plan)
+        self.parsers = setup.parsers
+        self.columns = setup.columns
+        self.rules = setup.rules
         self.input_columns = sheet.input_columns
-        self.cross_rules = [r for r in self.rules.values()
-                            if r.check in (Check.REQUIRED_IF, Check.EXPECTED_IF)]
-        self.cross_when = [(r, tuple((c.field, c.values) for c in r.when))
-                           for r in self.cross_rules]
-        self.in_year = self.rules.get(f"{sheet.key}.signed.in_year")
+        self.cross_when = setup.cross_when
+        self.in_year = setup.in_year
         self.col_index: dict[str, int] = {}
         self._cell_plan: list[tuple[Column, str, _Cache | None]] | None = None
 
@@ -339,28 +376,46 @@ class _SheetChecker:
             self._cell_plan = plan
         return self._cell_plan
 
-    def check_cross(self, record: Record) -> None:
-        values = record.values
+    def check_cross(self, records: list[Record]) -> dict[int, list[Rule]]:
+        """The rules between fields (平台类 needs 依托单位 …) each record breaks, by
+        record index, in catalogue order. Rule by rule over all records: a handful of
+        rules, and most records match none of their conditions."""
+        hits: dict[int, list[Rule]] = {}
+        values = [r.values for r in records]
         for rule, when in self.cross_when:
+            assert rule.field is not None
+            if rule.field not in self.col_index:
+                continue
+            matching: Iterable[int] = range(len(records))
             for field_key, allowed in when:
-                if values.get(field_key) not in allowed:
-                    break
+                matching = [i for i in matching if values[i].get(field_key) in allowed]
+            if rule.check is Check.REQUIRED_IF:
+                # An unreadable value was already reported; only a truly empty cell is
+                # missing.
+                broken = [i for i in matching if nz.is_blank(records[i].raw.get(rule.field))]
             else:
-                assert rule.field is not None
-                target = values.get(rule.field)
-                raw = record.raw.get(rule.field)
-                extra = {"category": values.get("category"), "status": values.get("status")}
-                if rule.check is Check.REQUIRED_IF:
-                    # An unreadable value was already reported; only a truly empty cell
-                    # is missing.
-                    if nz.is_blank(raw) and rule.field in self.col_index:
-                        self.finding(rule, record, rule.field, raw, **extra)
-                elif target not in rule.expected and rule.field in self.col_index:
-                    self.finding(rule, record, rule.field, raw, **extra)
+                broken = [i for i in matching if values[i].get(rule.field) not in rule.expected]
+            for i in broken:
+                hits.setdefault(i, []).append(rule)
         in_year = self.in_year
-        signed = values.get("signed")
-        if in_year is not None and isinstance(signed, dt.date) and signed.year != self.plan.year:
-            self.finding(in_year, record, "signed", signed.isoformat(), year=self.plan.year)
+        if in_year is not None:
+            year = self.plan.year
+            for i, v in enumerate(values):
+                signed = v.get("signed")
+                if isinstance(signed, dt.date) and signed.year != year:
+                    hits.setdefault(i, []).append(in_year)
+        return hits
+
+    def report_cross(self, record: Record, rules: list[Rule]) -> None:
+        values = record.values
+        for rule in rules:
+            if rule is self.in_year:
+                signed = values["signed"]
+                self.finding(rule, record, "signed", signed.isoformat(), year=self.plan.year)
+                continue
+            assert rule.field is not None
+            self.finding(rule, record, rule.field, record.raw.get(rule.field),
+                         category=values.get("category"), status=values.get("status"))
 
     def check_duplicates(self, records: list[Record]) -> None:
         for col in self.sheet.input_columns:
@@ -385,11 +440,14 @@ class _SheetChecker:
             return [], None
         records = self.read_records(offset)
         problems = self.check_cells(records)
-        for i, record in enumerate(records):
+        crossed = self.check_cross(records)
+        for i, record in enumerate(records):  # findings row by row, as a clerk reads them
             found = problems.get(i)
             if found is not None:
                 self.report_cells(record, found)
-            self.check_cross(record)
+            broken = crossed.get(i)
+            if broken is not None:
+                self.report_cross(record, broken)
         self.check_duplicates(records)
         self.report.rows_checked[self.sheet.name] = len(records)
         return records, self.values.first_row + offset
