@@ -75,24 +75,15 @@ def _square(matrix: list[int]) -> list[int]:
 
 
 def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
-    if len2 <= 0:
-        return crc1
-    odd = [0xEDB88320] + [1 << n for n in range(31)]  # one zero bit
-    even = _square(odd)  # two zero bits
-    odd = _square(even)  # four zero bits
-    while True:
-        even = _square(odd)
+    operator = [0xEDB88320] + [1 << n for n in range(31)]  # appends one zero bit
+    for _ in range(3):
+        operator = _square(operator)  # … one zero byte
+    while len2 > 0:  # crc1 after len2 zero bytes, by repeated squaring
         if len2 & 1:
-            crc1 = _times(even, crc1)
+            crc1 = _times(operator, crc1)
         len2 >>= 1
-        if not len2:
-            break
-        odd = _square(even)
-        if len2 & 1:
-            crc1 = _times(odd, crc1)
-        len2 >>= 1
-        if not len2:
-            break
+        if len2:
+            operator = _square(operator)
     return crc1 ^ crc2
 
 
