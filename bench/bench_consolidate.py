@@ -12,33 +12,31 @@ patched into its metadata, which takes seconds instead of 500 template builds.
 
     .venv/bin/python bench/bench_consolidate.py [--towns 500] [--rows 200] [--keep DIR]
 
-Targets (issue 5): ≥ 10× faster than the naive run, peak memory ≤ 500 MB.
+Targets (issue 5): ≥ 10× faster than the naive run, peak memory ≤ 500 MB. The machine
+these figures come from is a shared 2-vCPU VM with heavy steal: the same command varies
+by ±15 % from run to run, so both contenders run in the same invocation and the CPU
+seconds (user + sys, children included) are printed beside the wall time.
 
-Measured 2026-11-26 (2 cores, shared machine, load ≈ 0.3–1): xlz 24.8 s, 324 MB peak;
-naive 97.2 s, 193 MB; 3.9×. Per file on one core: calamine read 52 ms, container
-guard 10 ms, validation 14 ms; writing the 100,000-row city workbook ≈ 4 s. The read is
-dominated by the template's live-check formulas (≈ 3 KB of formula text on each of
-1,000 prepared rows): the same sheet without them reads in 7 ms instead of 39 ms.
+History (500 × 200, xlz wall / naive wall / ratio):
 
-Measured 2026-11-27, live checks stored as shared formulas (项目信息 part 3.8 MB →
-0.1 MB, town file 322 KB → 32 KB): xlz 13.3–14.6 s, 324 MB; naive 81–83 s; 5.7–6.2×
-(same machine and run: before 24.4 s / 89.9 s, 3.7×). Per file on one core: read
-10 ms (calamine 7, container guard 2.3), validation 12 ms, sending the result to the
-parent ≈ 4 ms (pickle 1.5 + unpickle 2.5; 96 KB of records); then the city workbook
-≈ 4.7 s in one process, half of it ``_fastrows.row_xml`` for 100,000 rows.
-
-Measured 2026-11-27 later (load ≈ 1–1.6), after: 项目信息库 rows built as XML in the
-workers (row number and date style left as placeholders, ~16 KB compressed per file;
-the parent only numbers and splices them), the validator judging each distinct value
-of a column once, records pickled through ``__init__``, the big part deflated in a
-second thread: xlz 11.7 s, 321 MB; naive 87.6 s; 7.5×. Same inbox, interleaved CLI
-runs: before 12.0 / 14.2 s, after 11.4 / 11.4 s. Phases (in-process, two runs each):
-city workbook 3.5–4.8 s → 1.1–1.2 s, but the pool 8.2 → 10.1–10.8 s: the two workers
-spend +3.6 ms per file building rows, and on this VM two busy workers each run ~35 %
-slower per file than one process alone (children CPU 14 s → 18 s for 500 files).
-Per file on one core now: read 10 ms (calamine 7.7, guard 2.3), validation ≈ 10 ms,
-rows 3.7 ms, pickle 1.3 + unpickle 1.7 ms. What is left is CPU-bound in the pool, so
-10× needs the read and the validation themselves cheaper, not more moving of work.
+- 2026-11-26, first version: 24.8 s / 97.2 s / 3.9×. The read was dominated by the
+  live-check formulas on 1,000 prepared rows (≈ 3 KB each).
+- Live checks stored as shared formulas (town file 322 KB → 32 KB): 13.3–14.6 s /
+  81–83 s / 5.7–6.2×.
+- 项目信息库 rows built in the workers, validator caches per column: 11.1–11.7 s /
+  87.6–90.9 s / 7.5–8.2×, 321 MB.
+- 2026-11-27 (this inbox now also makes company names and telephone numbers unique per
+  file, so no cross-file cache luck): one-pass container guard that also yields the
+  format and metadata (2.1 → 1.2 ms per file); column-wise validation with outcomes of
+  repeating kinds shared across files (11 → 5 ms); rows rendered column by column
+  (6 → 3.3 ms); records sent as columns and rebuilt lazily (parent unpickling 1.7 →
+  0.5 ms per file); progress counted in the workers; a few files per pool task; the
+  cyclic GC mostly off; the big sheet deflated in threads beside xlsxwriter. Seven runs:
+  xlz 7.3–9.0 s, naive 74.7–90.4 s, ratio 8.4×, 8.8×, 9.3×, 9.5×, 9.7×, 10.0×, 11.7×
+  (median ≈ 9.5×); peak 355 MB (rows are kept uncompressed in the parent: +120 MB for
+  ~1 ms per file less zlib). Per file on one core: guard 1.2 ms, calamine 6.8 ms (the
+  entry sheets, ~1.5 ms of it their prepared formula rows), validation 5 ms, rows
+  3.3 ms, packing 0.7 ms; two busy workers each run ~30 % slower than one alone here.
 """
 
 from __future__ import annotations
@@ -129,8 +127,9 @@ print(len(data), int(summary["项目数"].sum()))
 """
 
 
-def run_child(argv: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS in MB (this child alone, via wait4) and its stdout."""
+def run_child(argv: list[str]) -> tuple[float, float, float, str]:
+    """Wall seconds, peak RSS in MB (this child alone, via wait4), CPU seconds (user +
+    sys, its own worker processes included) and its stdout."""
     started = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
@@ -141,7 +140,7 @@ def run_child(argv: list[str]) -> tuple[float, float, str]:
     wall = time.perf_counter() - started
     if proc.returncode not in (0, 1):
         sys.exit(f"{argv[:4]} failed ({proc.returncode}):\n{err.decode()[-3000:]}")
-    return wall, usage.ru_maxrss / 1024, out.decode()
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, out.decode()
 
 
 def main() -> None:
@@ -163,14 +162,17 @@ def main() -> None:
               file=sys.stderr)
         xlz = [sys.executable, "-m", "xlz", "consolidate", str(inbox), "--out",
                str(folder / "city.xlsx"), "--plan", str(plan), "--json"]
-        ours, ours_mb, out = run_child(xlz)
+        ours, ours_mb, ours_cpu, out = run_child(xlz)
         summary: dict[str, Any] = json.loads(out)
         rows = summary["rows"]["projects"]
         result = {"towns": args.towns, "rows_per_file": args.rows, "project_rows": rows,
-                  "xlz_seconds": round(ours, 2), "xlz_peak_mb": round(ours_mb, 1)}
+                  "xlz_seconds": round(ours, 2), "xlz_cpu_seconds": round(ours_cpu, 2),
+                  "xlz_peak_mb": round(ours_mb, 1)}
         if not args.skip_naive:
-            naive, naive_mb, naive_out = run_child([sys.executable, "-c", NAIVE, str(inbox)])
-            result |= {"naive_seconds": round(naive, 2), "naive_peak_mb": round(naive_mb, 1),
+            naive, naive_mb, naive_cpu, naive_out = run_child(
+                [sys.executable, "-c", NAIVE, str(inbox)])
+            result |= {"naive_seconds": round(naive, 2), "naive_cpu_seconds": round(naive_cpu, 2),
+                       "naive_peak_mb": round(naive_mb, 1),
                        "naive_rows": int(naive_out.split()[0]),
                        "speedup": round(naive / ours, 2)}
         print(json.dumps(result, ensure_ascii=False, indent=2))
