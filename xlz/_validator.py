@@ -261,10 +261,16 @@ class _SheetChecker:
         located = list(self.col_index.items())
         is_blank = nz.is_blank
         name, first_row = self.sheet.name, self.values.first_row
+        keys = [key for key, _ in located]
+        # One C-level call per row picks the located cells (most rows are that wide).
+        pick = operator.itemgetter(*(idx for _, idx in located)) if len(located) > 1 else None
+        reach = max((idx for _, idx in located), default=-1)
         for i, row in enumerate(self.values.rows[offset + 1:], start=offset + 1):
             width = len(row)
-            raw: dict[str, CellValue] = {key: row[idx] if idx < width else None
-                                         for key, idx in located}
+            if pick is not None and width > reach:
+                raw: dict[str, CellValue] = dict(zip(keys, pick(row), strict=True))
+            else:
+                raw = {key: row[idx] if idx < width else None for key, idx in located}
             for k in significant:
                 if not is_blank(raw.get(k)):
                     break
