@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import struct
 import zipfile
-import zlib
 from collections.abc import Iterator
 from typing import Final
+
+from xlz._deflate import zlib
 
 _LOCAL_HEADER: Final = struct.Struct("<4s22xHH")  # signature … name length, extra length
 _LOCAL_MAGIC: Final = b"PK\x03\x04"
