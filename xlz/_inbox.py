@@ -169,6 +169,8 @@ def _examine_in_worker(item: Submission | SourceProblem, limits: Limits) -> File
         # instead of 100,000 rows in the parent after the pool is done.
         result.project_xml = prebuilt_project_rows(result)
         result.tally(_PLAN)
+    if result.validation is not None:
+        result.validation.seal()  # nothing changes it any more in this process
     return result
 
 

@@ -43,6 +43,14 @@ def pack(records: Sequence[Record]) -> Packed | list[Record]:
             value_keys, [list(map(operator.itemgetter(k), values)) for k in value_keys])
 
 
+def pack_columns(records: Sequence[Record], raw_keys: tuple[str, ...],
+                 raw_columns: list[list[CellValue]], value_keys: tuple[str, ...],
+                 value_columns: list[list[Any]]) -> Packed:
+    """:func:`pack` from columns already made (by the validator, for these records)."""
+    return (records[0].sheet, [r.row for r in records], [r.errors for r in records],
+            [r.warnings for r in records], raw_keys, raw_columns, value_keys, value_columns)
+
+
 def unpack(packed: Packed | list[Record]) -> list[Record]:
     if isinstance(packed, list):
         return packed

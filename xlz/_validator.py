@@ -69,16 +69,36 @@ class Validation:
     records: dict[str, list[Record]] = field(default_factory=dict)  # by sheet key
     header_rows: dict[str, int] = field(default_factory=dict)  # by sheet key
     columns: dict[str, dict[str, int]] = field(default_factory=dict)  # sheet key → col key → idx
+    # The validator's own columns of each sheet's records, as made (see seal()).
+    made: dict[str, tuple[tuple[str, ...], list[list[CellValue]], tuple[str, ...],
+                          list[list[Any]]]] = field(default_factory=dict, repr=False,
+                                                    compare=False)
+    sealed: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     def accepted(self, sheet_key: str) -> list[Record]:
         return [r for r in self.records.get(sheet_key, []) if r.ok]
+
+    def seal(self) -> None:
+        """Pack the records for sending now, from the columns the validator made
+        instead of reading every dict back. Only for a validation nothing has changed
+        since it was made (a worker process calls this just before returning it)."""
+        from xlz._packed import pack, pack_columns
+
+        self.sealed = {}
+        for key, records in self.records.items():
+            made = self.made.get(key)
+            if made is not None and all(len(c) == len(records) for c in (*made[1], *made[3])):
+                self.sealed[key] = pack_columns(records, *made)
+            else:
+                self.sealed[key] = pack(records)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Sent from a worker process: records travel as columns (see xlz._packed).
         from xlz._packed import pack
 
-        return (_unpack_validation, (self.report, {k: pack(v) for k, v in self.records.items()},
-                                     self.header_rows, self.columns))
+        packed = self.sealed if self.sealed is not None else \
+            {k: pack(v) for k, v in self.records.items()}
+        return (_unpack_validation, (self.report, packed, self.header_rows, self.columns))
 
 
 def _unpack_validation(report: Report, records: dict[str, Any], header_rows: dict[str, int],
@@ -217,6 +237,9 @@ class _SheetChecker:
         self.cross_when = setup.cross_when
         self.in_year = setup.in_year
         self.col_index: dict[str, int] = {}
+        # The columns check_cells reads and makes (see Validation.seal).
+        self.raw_columns: dict[str, list[CellValue]] = {}
+        self.value_columns: tuple[tuple[str, ...], list[list[Any]]] = ((), [])
         self._cell_plan: list[tuple[Column, str, _Cache | None]] | None = None
 
     def finding(self, rule: Rule, record: Record | None, col_key: str | None, value: CellValue,
@@ -319,7 +342,7 @@ class _SheetChecker:
             if cache is None:  # the column is not in the sheet
                 parsed_columns.append(nothing)
                 continue
-            raws = [r.raw[key] for r in records]
+            raws = self.raw_columns[key] = [r.raw[key] for r in records]
             blank = _BLANK if col.required is not None else _OK_NONE
             miss = functools.partial(self._judge_and_keep, col, cache)
             get = cache.get
@@ -337,6 +360,7 @@ class _SheetChecker:
                 problems.setdefault(i, []).append((col, key, raws[i], state, outcomes[i][1]))
         for record, parsed in zip(records, zip(*parsed_columns, strict=True), strict=True):
             record.values = dict(zip(keys, parsed, strict=True))
+        self.value_columns = (tuple(keys), parsed_columns)
         return problems
 
     def _judge_and_keep(self, col: Column, cache: _Cache, raw: CellValue) -> tuple[str, Any]:
@@ -501,6 +525,12 @@ def validate_values(
         checker = _SheetChecker(sheet, plan, values, report, source)
         records, header_row = checker.run()
         validation.records[sheet.key] = records
+        if records:
+            raw_keys = tuple(records[0].raw)
+            value_keys, value_columns = checker.value_columns
+            validation.made[sheet.key] = (
+                raw_keys, [checker.raw_columns.get(k) or [r.raw[k] for r in records]
+                           for k in raw_keys], value_keys, value_columns)
         if header_row is not None:
             validation.header_rows[sheet.key] = header_row
             validation.columns[sheet.key] = dict(checker.col_index)
