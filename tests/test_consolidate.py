@@ -529,3 +529,45 @@ def test_packed_records_survive_odd_shapes() -> None:
     assert back.records["carrier"][1].raw == {"name": "丁", "area": 5}
     again = pickle.loads(pickle.dumps(back.records["project"][0]))  # a lazy one, re-sent
     assert again == same[0] and type(again) is Record
+
+
+def test_city_workbook_the_same_with_and_without_a_forked_writer(
+        towns: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On Linux a forked child writes the xlsxwriter sheets while the parent compresses
+    项目信息库; elsewhere one after the other. Both must give the same parts."""
+    import xlz._citybook as citybook
+    from xlz._consolidate import build_from
+    from xlz._inbox import gather
+
+    result = build_from(gather([towns], PLAN, workers=1), PLAN)
+    books = {}
+    for forked in (False, True):
+        if forked and not hasattr(os, "fork"):
+            pytest.skip("no fork on this platform")
+        monkeypatch.setattr(citybook, "_FORK", forked)
+        books[forked] = citybook.write_city_workbook(result, tmp_path / f"{forked}.xlsx")
+    with zipfile.ZipFile(books[False]) as a, zipfile.ZipFile(books[True]) as b:
+        assert a.namelist() == b.namelist()
+        for name in a.namelist():
+            if name != "docProps/core.xml":  # holds the time of writing
+                assert a.read(name) == b.read(name), name
+
+
+def test_a_failing_sheet_writer_leaves_no_city_workbook(
+        towns: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import xlz._citybook as citybook
+    from xlz._consolidate import build_from
+    from xlz._inbox import gather
+
+    result = build_from(gather([towns], PLAN, workers=1), PLAN)
+
+    def broken(*_: object) -> None:
+        raise OSError("磁盘已满")
+
+    monkeypatch.setattr(citybook, "_write_sheets", broken)
+    for forked in (False, True) if hasattr(os, "fork") else (False,):
+        monkeypatch.setattr(citybook, "_FORK", forked)
+        out = tmp_path / f"city-{forked}.xlsx"
+        with pytest.raises((OSError, RuntimeError)):
+            citybook.write_city_workbook(result, out)
+        assert not out.exists() and not list(tmp_path.glob(".xlz-*"))

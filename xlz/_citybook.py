@@ -13,7 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import operator
 import os
+import signal
+import sys
 import tempfile
+import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -439,36 +442,35 @@ def _issues(s: _Sheet, c: Consolidation) -> None:
 # ------------------------------------------------------------------------ the book
 
 
+# On Linux the sheets xlsxwriter writes are written by a forked child while this process
+# renders and compresses 项目信息库 (the child shares the consolidation without pickling
+# it). Elsewhere (Windows has no fork; macOS frameworks dislike it) one after the other.
+_FORK = sys.platform == "linux"
+
+
 def write_city_workbook(c: Consolidation, out: str | os.PathLike[str]) -> Path:
     """Write the city workbook to ``out`` atomically; returns the path."""
-    import xlsxwriter
-
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".xlz-", suffix=".xlsx", dir=target.parent)
     os.close(fd)
+    child: int | None = None
     try:
-        book = xlsxwriter.Workbook(tmp, {"constant_memory": True,
-                                         "strings_to_formulas": False,
-                                         "strings_to_numbers": False,
-                                         "strings_to_urls": False})
-        book.set_properties({"title": f"{c.plan.year}年{c.plan.city}科技招商汇总表",
-                             "author": "xlz", "comments": "由 xlz consolidate 生成"})
-        book.set_custom_property("xlz.template", "city")
-        book.set_custom_property("xlz.standard", "1")
-        book.set_custom_property("xlz.plan", c.plan.id)
-        formats = _formats(book)
-        date_style = formats["date"]._get_xf_index()  # registers it before close()
+        if _FORK:
+            child, date_style = _book_in_child(c, tmp)
+        else:
+            book, formats, date_style = _open_book(c, tmp)
         # 项目信息库's rows are rendered and compressed in background threads while
-        # xlsxwriter writes everything else, then spliced into the closed book.
+        # the other sheets are written, then spliced into the closed book.
         rows = BackgroundRows(_project_rows(c), len(c.projects),
                               len(L.CITY_HEADERS[L.CITY_PROJECTS]), 2, date_style)
         try:
-            writers = (_tasks, _carriers, _projects, _activities, _status, _issues)
-            for name, writer in zip(CITY_SHEETS, writers, strict=True):
-                sheet = _Sheet(book, name, formats)
-                writer(sheet, c)
-            book.close()
+            if child is None:
+                _write_sheets(book, formats, c)
+                book.close()
+            else:
+                pid, child = child, None
+                _wait(pid)
         except BaseException:
             rows.cancel()
             raise
@@ -476,6 +478,66 @@ def write_city_workbook(c: Consolidation, out: str | os.PathLike[str]) -> Path:
         rows.splice(Path(tmp), part)
         os.replace(tmp, target)
     except BaseException:
+        if child is not None:
+            os.kill(child, signal.SIGTERM)
+            os.waitpid(child, 0)
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def _open_book(c: Consolidation, path: str) -> tuple[Any, dict[str, Any], int]:
+    """The xlsxwriter book, its formats and the date style index rows refer to."""
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(path, {"constant_memory": True,
+                                      "strings_to_formulas": False,
+                                      "strings_to_numbers": False,
+                                      "strings_to_urls": False})
+    book.set_properties({"title": f"{c.plan.year}年{c.plan.city}科技招商汇总表",
+                         "author": "xlz", "comments": "由 xlz consolidate 生成"})
+    book.set_custom_property("xlz.template", "city")
+    book.set_custom_property("xlz.standard", "1")
+    book.set_custom_property("xlz.plan", c.plan.id)
+    formats = _formats(book)
+    return book, formats, formats["date"]._get_xf_index()  # registered before close()
+
+
+def _write_sheets(book: Any, formats: dict[str, Any], c: Consolidation) -> None:
+    writers = (_tasks, _carriers, _projects, _activities, _status, _issues)
+    for name, writer in zip(CITY_SHEETS, writers, strict=True):
+        writer(_Sheet(book, name, formats), c)
+
+
+def _book_in_child(c: Consolidation, path: str) -> tuple[int, int]:
+    """Fork a child that writes the book's sheets to ``path``; returns its pid and the
+    date style index, which it sends first."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: write, report the style, never return
+        code = 1
+        try:
+            os.close(read_end)
+            book, formats, style = _open_book(c, path)
+            os.write(write_end, b"%d\n" % style)
+            _write_sheets(book, formats, c)
+            book.close()
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        line = pipe.readline().strip()
+    if not line.isdigit():
+        _wait(pid)  # raises with the child's failure
+        raise RuntimeError("写市级汇总表的子进程没有报告日期格式")
+    return pid, int(line)
+
+
+def _wait(pid: int) -> None:
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError("写市级汇总表失败：子进程出错（错误信息见上方输出）")
