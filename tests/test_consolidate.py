@@ -474,9 +474,13 @@ def test_rows_prebuilt_in_workers_match_the_parents(towns: Path, tmp_path: Path)
     files = gather([towns], PLAN, workers=1)
     result = build_from(files, PLAN)
     plain = write_city_workbook(result, tmp_path / "plain.xlsx")
+    import pickle
+
     for f in files:
         if f.status == "accepted":
             f.project_xml = prebuilt_project_rows(f)
+            # From the validator's own columns, or (after a trip) from the records.
+            assert prebuilt_project_rows(pickle.loads(pickle.dumps(f))) == f.project_xml
     assert any(f.project_xml for f in files)
     fast = write_city_workbook(result, tmp_path / "fast.xlsx")
     part = f"xl/worksheets/sheet{L.CITY_SHEETS.index(L.CITY_PROJECTS) + 1}.xml"

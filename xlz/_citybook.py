@@ -282,14 +282,26 @@ def _project_values(r: Row, keys: Sequence[str]) -> list[Any]:
     return row
 
 
-def _entries(records: Sequence[Record], values: list[dict[str, Any]], key: str) -> list[Any]:
-    """One column of :func:`_project_values` for many records (``values``: theirs)."""
-    out = list(map(operator.methodcaller("get", key), values))
-    if None in out:
-        for i, value in enumerate(out):
-            if value is None and records[i].raw.get(key) is not None:
-                out[i] = str(records[i].raw[key])  # a warning-level value, kept as typed
-    return out
+def _entry_columns(f: FileResult, records: Sequence[Record], keys: Sequence[str]
+                   ) -> list[list[Any]]:
+    """The columns of :func:`_project_values` for ``keys``: a parsed value, else the
+    value as typed when there is one (a warning-level value is kept). Read from the
+    columns the validator made when they are there (in the worker that just made
+    them), else from the records."""
+    made = f.validation.made.get("project") if f.validation is not None else None
+    if made is not None and all(len(c) == len(records) for c in (*made[1], *made[3])):
+        raw_of = dict(zip(made[0], made[1], strict=True))
+        value_of = dict(zip(made[2], made[3], strict=True))
+        nothing = [None] * len(records)
+        return [[v if v is not None or r is None else str(r)
+                 for v, r in zip(value_of.get(k, nothing), raw_of.get(k, nothing),
+                                 strict=True)] for k in keys]
+    values = [r.values for r in records]
+    raws = [r.raw for r in records]
+    return [[v if v is not None or r is None else str(r)
+             for v, r in zip(map(operator.methodcaller("get", k), values),
+                             map(operator.methodcaller("get", k), raws), strict=True)]
+            for k in keys]
 
 
 def prebuilt_project_rows(f: FileResult) -> bytes:
@@ -302,9 +314,8 @@ def prebuilt_project_rows(f: FileResult) -> bytes:
     # same on every row of a file, and most entries repeat down a column.
     records = f.records("project")
     source = len(keys) + 1
-    values = [r.values for r in records]
-    built = [column_cells(_entries(records, values, key), width, j)
-             for j, key in enumerate(keys, 1)]
+    built = [column_cells(column, width, j)
+             for j, column in enumerate(_entry_columns(f, records, keys), 1)]
     built.append(column_cells([r.sheet for r in records], width, source + 2))
     built.append(column_cells([r.row for r in records], width, source + 3))
     town = f'<row r="{ROW}">' + cells([f.town.short], width)

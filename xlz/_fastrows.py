@@ -105,7 +105,9 @@ def column_cells(values: Sequence[Any], width: int, col: int) -> list[str]:
     kinds = {v.__class__ for v in values}
     kinds.discard(type(None))
     if kinds == {str}:
-        text, start = _text, opener[0]
+        # Mostly distinct (names, telephone numbers): the cache would only churn.
+        text = _text.__wrapped__ if 2 * len(set(values)) > len(values) else _text
+        start = opener[0]
         return ["" if v is None else f"{start}{text(v)}</c>" for v in values]
     if kinds <= _NUMBER_TYPES and kinds:
         start = opener[2]
