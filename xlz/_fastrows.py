@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from xlz._cells import column_letter
-from xlz._zipjoin import Part, Segment, deflate_segment, join, parts_of, write_zip
+from xlz._zipjoin import Part, Segment, deflate_segment, inflated, join, parts_of, write_zip
 
 _ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 # XML 1.0 forbids most C0 controls; Excel's own escape for them is _xHHHH_.
@@ -51,7 +50,7 @@ def _text(value: str) -> str:
 # no cell text can contain them.
 ROW: Final = "\x00"
 STYLE: Final = "\x01"
-ROW_SEP: Final = "\x02"  # between the rows of one block (see :func:`rows_block`)
+ROW_SEP: Final = "\x02"  # between the rows of one block (see :func:`rows_block_of`)
 _STYLE_B: Final = STYLE.encode()
 _ROW_B: Final = ROW.encode()
 _ROW_SEP_B: Final = ROW_SEP.encode()
@@ -140,20 +139,9 @@ def _cell(opener: tuple[str, str, str, str], value: Any) -> str:
     return opener[0] + _text(str(value)) + "</c>"
 
 
-def row_xml(row: int, values: Sequence[Any], letters: Sequence[str], date_style: int) -> str:
-    """One ``<row>``; ``row`` is 1-based. None is an empty cell (not written)."""
-    return row_template(values, len(letters)).replace(ROW, str(row)).replace(
-        STYLE, str(date_style))
-
-
-def rows_block(rows: Iterable[Sequence[Any]], width: int) -> bytes:
-    """Rows built ahead of time (in a worker process): placed later by
-    :func:`splice_rows` as one :class:`Block`."""
-    return rows_block_of([row_template(v, width) for v in rows])
-
-
 def rows_block_of(rows: Sequence[str]) -> bytes:
-    """:func:`rows_block` of rows already made (each like :func:`row_template`'s)."""
+    """Rows built ahead of time (in a worker process, each like :func:`row_template`'s):
+    placed later by :class:`BackgroundRows` as one :class:`Block`."""
     # Not compressed: zlib here and again in the parent cost more (~1 ms per file)
     # than moving ~200 KB through a pipe; the parent holds ~0.1 GB more for 500 files.
     return ROW_SEP.join(rows).encode()
@@ -161,7 +149,7 @@ def rows_block_of(rows: Sequence[str]) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Block:
-    """``count`` consecutive rows from :func:`rows_block`."""
+    """``count`` consecutive rows from :func:`rows_block_of`."""
 
     data: bytes
     count: int
@@ -257,8 +245,7 @@ class BackgroundRows:
             self.pool.shutdown()
         parts = parts_of(book_path)
         info = parts[sheet_part].info
-        with zipfile.ZipFile(book_path) as zf:
-            xml = zf.read(sheet_part).decode("utf-8")
+        xml = inflated(parts[sheet_part]).decode("utf-8")
         last = self.first_row + self.count - 1
         if self.count:
             letter = column_letter(self.width - 1)

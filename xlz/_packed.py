@@ -37,10 +37,9 @@ def pack(records: Sequence[Record]) -> Packed | list[Record]:
             return list(records)
     raws = [r.raw for r in records]
     values = [r.values for r in records]
-    return (first.sheet, [r.row for r in records], [r.errors for r in records],
-            [r.warnings for r in records],
-            raw_keys, [list(map(operator.itemgetter(k), raws)) for k in raw_keys],
-            value_keys, [list(map(operator.itemgetter(k), values)) for k in value_keys])
+    return pack_columns(records, raw_keys,
+                        [list(map(operator.itemgetter(k), raws)) for k in raw_keys],
+                        value_keys, [list(map(operator.itemgetter(k), values)) for k in value_keys])
 
 
 def pack_columns(records: Sequence[Record], raw_keys: tuple[str, ...],

@@ -150,25 +150,30 @@ def kind_of(name: str) -> str | None:
 
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budget: list[int]
                  ) -> bytes:
-    """Decompress one member in chunks, stopping at the first limit crossed. The declared
-    sizes in the header can lie, so the bytes actually produced are what is counted."""
+    """Decompress one member in chunks, stopping at the first limit crossed."""
     if info.flag_bits & 0x1:
         raise zipfile.BadZipFile("加密的压缩包成员")
-    out = io.BytesIO()
+    with zf.open(info) as stream:  # zipfile: also bzip2 and LZMA members of user archives
+        return b"".join(_counted(iter(lambda: stream.read(1 << 20), b""), info, limits,
+                                 budget))
+
+
+def _counted(chunks: Iterable[bytes], info: zipfile.ZipInfo, limits: Limits,
+             budget: list[int]) -> Iterator[bytes]:
+    """``chunks`` of one member, counted against the caps as they come. The declared
+    sizes in the header can lie, so the bytes actually produced are what is counted."""
     produced = 0
-    with zf.open(info) as stream:
-        while chunk := stream.read(1 << 20):
-            produced += len(chunk)
-            budget[0] -= len(chunk)
-            if produced > limits.member_bytes:
-                raise _Exceeded(f"成员“{info.filename}”解压后超过{limits.member_bytes >> 20} MB")
-            if budget[0] < 0:
-                raise _Exceeded(f"解压后总大小超过{limits.total_bytes >> 20} MB")
-            if produced > limits.ratio_floor and \
-                    produced > limits.ratio * max(info.compress_size, 1):
-                raise _Exceeded(f"成员“{info.filename}”压缩比超过{limits.ratio:.0f}倍（疑似压缩炸弹）")
-            out.write(chunk)
-    return out.getvalue()
+    for chunk in chunks:
+        produced += len(chunk)
+        budget[0] -= len(chunk)
+        if produced > limits.member_bytes:
+            raise _Exceeded(f"成员“{info.filename}”解压后超过{limits.member_bytes >> 20} MB")
+        if budget[0] < 0:
+            raise _Exceeded(f"解压后总大小超过{limits.total_bytes >> 20} MB")
+        if produced > limits.ratio_floor and \
+                produced > limits.ratio * max(info.compress_size, 1):
+            raise _Exceeded(f"成员“{info.filename}”压缩比超过{limits.ratio:.0f}倍（疑似压缩炸弹）")
+        yield chunk
 
 
 def _members(zf: zipfile.ZipFile, limits: Limits) -> list[zipfile.ZipInfo]:
@@ -215,7 +220,7 @@ def inspect_container(data_or_path: bytes | Path, limits: Limits = DEFAULT_LIMIT
     parts: dict[str, bytes] = {}
     names: frozenset[str] = frozenset()
     try:
-        with _container_bytes(data_or_path) as buf, zipfile.ZipFile(io.BytesIO(buf)) as zf:
+        with _container_bytes(data_or_path, limits) as buf, zipfile.ZipFile(io.BytesIO(buf)) as zf:
             budget = [limits.total_bytes]
             infos = _members(zf, limits)
             names = frozenset(i.filename for i in infos)
@@ -238,13 +243,16 @@ def inspect_container(data_or_path: bytes | Path, limits: Limits = DEFAULT_LIMIT
 
 
 @contextlib.contextmanager
-def _container_bytes(data_or_path: bytes | Path) -> Iterator[bytes]:
+def _container_bytes(data_or_path: bytes | Path, limits: Limits) -> Iterator[bytes]:
     if isinstance(data_or_path, bytes):
         yield data_or_path
         return
     # One read of the whole file: members are sliced out of it, no seek per part. A
-    # workbook that big is refused by the caps long before memory is at risk.
+    # file larger than everything it may unpack to is refused before it is read.
     with open(data_or_path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size > limits.total_bytes:
+            raise _Exceeded(f"文件大小超过{limits.total_bytes >> 20} MB")
         yield fh.read()
 
 
@@ -255,16 +263,10 @@ def _inflate_counted(buf: bytes, info: zipfile.ZipInfo, limits: Limits, budget: 
     head = b""
     produced = 0
     kept: list[bytes] | None = [] if info.filename in wanted else None
-    for chunk in member_chunks(buf, info):
+    for chunk in _counted(member_chunks(buf, info), info, limits, budget):
         if not head:
             head = chunk[:4096]
         produced += len(chunk)
-        budget[0] -= len(chunk)
-        if produced > limits.member_bytes or budget[0] < 0:
-            raise _Exceeded(f"“{info.filename}”解压后过大（疑似压缩炸弹）")
-        if produced > limits.ratio_floor and \
-                produced > limits.ratio * max(info.compress_size, 1):
-            raise _Exceeded(f"“{info.filename}”压缩比超过{limits.ratio:.0f}倍（疑似压缩炸弹）")
         if kept is not None:
             kept.append(chunk)
             if produced > KEEP_LIMIT:

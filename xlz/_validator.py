@@ -150,10 +150,6 @@ def _memo(plan: Plan) -> _PlanMemo:
     return entry[1]
 
 
-def _shared_caches(plan: Plan) -> dict[tuple[str, str], _Cache]:
-    return _memo(plan).caches
-
-
 @dataclass(frozen=True, slots=True)
 class _Setup:
     """A sheet's parsers and rules under one plan: the same for every file."""
@@ -391,7 +387,7 @@ class _SheetChecker:
 
     def cell_plan(self) -> list[tuple[Column, str, _Cache | None]]:
         if self._cell_plan is None:
-            shared = _shared_caches(self.plan)
+            shared = _memo(self.plan).caches
             plan: list[tuple[Column, str, _Cache | None]] = []
             for col in self.input_columns:
                 cache: _Cache | None = None

@@ -111,6 +111,16 @@ def parts_of(path: Path, keep: Iterable[str] | None = None) -> dict[str, Part]:
                 for i in zf.infolist() if wanted is None or i.filename in wanted}
 
 
+def inflated(part: Part) -> bytes:
+    """A part's content (stored or deflated, as xlsxwriter writes them)."""
+    if part.method == zipfile.ZIP_STORED:
+        return part.data
+    data: bytes = zlib.decompress(part.data, -zlib.MAX_WBITS)
+    if zlib.crc32(data) != part.crc:
+        raise zipfile.BadZipFile(f"{part.info.filename}: CRC 校验失败")
+    return data
+
+
 def write_zip(path: Path, parts: Sequence[Part]) -> None:
     """A plain zip (no data descriptors, no zip64) of ``parts`` in order."""
     central: list[bytes] = []
