@@ -41,7 +41,7 @@ History (500 × 200, xlz wall / naive wall / ratio):
   After picking located cells with one itemgetter call per row, five more runs: xlz
   6.9–11.6 s, naive 81.1–97.4 s, ratio 11.7×, 10.3×, 10.2×, 9.8×, 8.4× (median 10.2×;
   the slowest run of each was the same noisy minute).
-- Then ISA-L for inflate/deflate (``xlz/_deflate.py``), records packed from the
+- Then ISA-L for inflate/deflate (``xlz/ooxml/deflate.py``), records packed from the
   validator's own columns, city rows from those columns, the xlsxwriter sheets written
   by a forked child beside the row compression (Linux): single runs 9.5×, 10.3×, 10.7×;
   ``--repeat 3`` (alternating): xlz 9.18 / 6.71 / 7.95 s, naive 86.1 / 83.4 / 85.0 s,
@@ -70,7 +70,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def make_plan(folder: Path, towns: int, rows: int) -> Path:
-    from xlz._plan import load_plan
+    from xlz.core.plan import load_plan
 
     base = load_plan().model_dump(mode="json")
     platform, fund = 5, 5
@@ -91,9 +91,9 @@ def make_plan(folder: Path, towns: int, rows: int) -> Path:
 
 
 def make_files(plan_path: Path, inbox: Path, towns: int) -> None:
-    from xlz._demo import sample_entries
-    from xlz._plan import load_plan
-    from xlz._template import build_town_workbook
+    from xlz.books.townbook import build_town_workbook
+    from xlz.core.plan import load_plan
+    from xlz.ops.demo import sample_entries
 
     plan = load_plan(plan_path)
     inbox.mkdir(parents=True, exist_ok=True)

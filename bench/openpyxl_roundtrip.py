@@ -29,8 +29,8 @@ def main() -> None:
     from openpyxl import load_workbook
 
     import xlz
-    from xlz._demo import sample_entries
-    from xlz._template import build_town_workbook
+    from xlz.books.townbook import build_town_workbook
+    from xlz.ops.demo import sample_entries
 
     plan = xlz.load_plan()
     with tempfile.TemporaryDirectory() as tmp:

@@ -40,9 +40,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.lo.harness import fill_and_save, run_job  # noqa: E402
-from xlz._entries import PROJECTS  # noqa: E402
-from xlz._layout import RESULT_HEADERS, STATUS_ROWS, TASK_FIRST_ROW  # noqa: E402
-from xlz._plan import METRICS  # noqa: E402
+from xlz.core.entries import PROJECTS  # noqa: E402
+from xlz.core.layout import RESULT_HEADERS, STATUS_ROWS, TASK_FIRST_ROW  # noqa: E402
+from xlz.core.plan import METRICS  # noqa: E402
 
 IMAGES = ROOT / "docs" / "images"
 XLZ = Path(sys.executable).with_name("xlz")

@@ -23,4 +23,5 @@ python3 -m venv .venv
 
 .venv/bin/ruff check xlz tests bench
 .venv/bin/mypy --strict xlz
+.venv/bin/lint-imports
 .venv/bin/python -m pytest -q "$@"

@@ -19,15 +19,15 @@ from typing import Any
 import pytest
 from python_calamine import CalamineWorkbook
 
-from xlz import _layout as L
-from xlz._consolidate import Input, build
-from xlz._demo import eml_bytes, gbk_zip_bytes, older_version, sample_entries, with_errors
-from xlz._inbox import consolidate
-from xlz._plan import METRICS, load_plan
-from xlz._plancheck import computed_total
-from xlz._read import WorkbookData
-from xlz._template import build_town_workbook
-from xlz._validator import SheetValues
+from xlz.books.townbook import build_town_workbook
+from xlz.core import layout as L
+from xlz.core.consolidation import Input, build
+from xlz.core.plan import METRICS, load_plan
+from xlz.core.plancheck import computed_total
+from xlz.core.validator import SheetValues
+from xlz.core.workbook import WorkbookData
+from xlz.ops.consolidate import consolidate
+from xlz.ops.demo import eml_bytes, gbk_zip_bytes, older_version, sample_entries, with_errors
 
 PLAN = load_plan()
 TZ = dt.timezone(dt.timedelta(hours=8))
@@ -443,7 +443,7 @@ def test_spliced_rows_read_back_exactly(tmp_path: Path) -> None:
     import openpyxl
     import xlsxwriter
 
-    from xlz._fastrows import splice_rows
+    from xlz.ooxml.fastrows import splice_rows
 
     path = tmp_path / "rows.xlsx"
     book = xlsxwriter.Workbook(str(path))
@@ -467,9 +467,9 @@ def test_spliced_rows_read_back_exactly(tmp_path: Path) -> None:
 def test_rows_prebuilt_in_workers_match_the_parents(towns: Path, tmp_path: Path) -> None:
     """The process pool builds each accepted file's 项目信息库 rows in the worker: the
     sheet must be byte for byte what the parent writes from the records."""
-    from xlz._citybook import prebuilt_project_rows, write_city_workbook
-    from xlz._consolidate import build_from
-    from xlz._inbox import gather
+    from xlz.books.citybook import prebuilt_project_rows, write_city_workbook
+    from xlz.core.consolidation import build_from
+    from xlz.ops.consolidate import gather
 
     files = gather([towns], PLAN, workers=1)
     result = build_from(files, PLAN)
@@ -490,11 +490,11 @@ def test_rows_prebuilt_in_workers_match_the_parents(towns: Path, tmp_path: Path)
 
 def test_pool_and_single_process_give_the_same_result(towns: Path, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    """Workers send records packed as columns and counted (xlz._packed, tally): what the
+    """Workers send records packed as columns and counted (xlz.ops.packed, tally): what the
     parent then holds must equal what one process makes."""
-    import xlz._inbox as inbox
-    from xlz._consolidate import build_from
-    from xlz._validator import Record
+    import xlz.ops.consolidate as inbox
+    from xlz.core.consolidation import build_from
+    from xlz.core.validator import Record
 
     monkeypatch.setattr(inbox, "_POOL_MIN_FILES", 1)
     single = inbox.gather([towns], PLAN, workers=1)
@@ -519,8 +519,8 @@ def test_pool_and_single_process_give_the_same_result(towns: Path, tmp_path: Pat
 def test_packed_records_survive_odd_shapes() -> None:
     import pickle
 
-    from xlz._findings import Report
-    from xlz._validator import Record, Validation
+    from xlz.core.findings import Report
+    from xlz.core.validator import Record, Validation
 
     same = [Record("项目信息", 2, {"name": "甲", "seq": 1.0}, {"name": "甲", "seq": 1}),
             Record("项目信息", 3, {"name": "乙", "seq": None}, {"name": "乙", "seq": None}, 1)]
@@ -539,9 +539,9 @@ def test_city_workbook_the_same_with_and_without_a_forked_writer(
         towns: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """On Linux a forked child writes the xlsxwriter sheets while the parent compresses
     项目信息库; elsewhere one after the other. Both must give the same parts."""
-    import xlz._citybook as citybook
-    from xlz._consolidate import build_from
-    from xlz._inbox import gather
+    import xlz.books.citybook as citybook
+    from xlz.core.consolidation import build_from
+    from xlz.ops.consolidate import gather
 
     result = build_from(gather([towns], PLAN, workers=1), PLAN)
     books = {}
@@ -559,9 +559,9 @@ def test_city_workbook_the_same_with_and_without_a_forked_writer(
 
 def test_a_failing_sheet_writer_leaves_no_city_workbook(
         towns: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import xlz._citybook as citybook
-    from xlz._consolidate import build_from
-    from xlz._inbox import gather
+    import xlz.books.citybook as citybook
+    from xlz.core.consolidation import build_from
+    from xlz.ops.consolidate import gather
 
     result = build_from(gather([towns], PLAN, workers=1), PLAN)
 

@@ -8,11 +8,11 @@ import pytest
 from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
 
-from xlz import _layout as L
-from xlz._demo import ERROR_TOWN, RESUBMIT_TOWN, older_version, sample_entries, with_errors
-from xlz._plan import load_plan
-from xlz._template import town_state
+from xlz.books.townbook import town_state
 from xlz.cli import main
+from xlz.core import layout as L
+from xlz.core.plan import load_plan
+from xlz.ops.demo import ERROR_TOWN, RESUBMIT_TOWN, older_version, sample_entries, with_errors
 
 PLAN = load_plan()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from xlz import RULES, load_plan
-from xlz._rulesdoc import render_rules_markdown
+from xlz.core.rulesdoc import render_rules_markdown
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "rules.md"
 

@@ -49,9 +49,9 @@ def test_fill_changes_only_summary_cells(tmp_path: Path) -> None:
 
 
 def test_fill_restores_overwritten_formula(tmp_path: Path) -> None:
-    from xlz._formulas import task_formulas
-    from xlz._inplace import patch_package
-    from xlz._sheetxml import Number
+    from xlz.core.formulas import task_formulas
+    from xlz.io.inplace import patch_package
+    from xlz.ooxml.sheetxml import Number
 
     work = build(tmp_path / "town.xlsx")
     patch_package(work, {"任务分解": {"C2": Number(99)}})  # the clerk typed over 完成
@@ -69,8 +69,8 @@ def test_fill_restores_overwritten_formula(tmp_path: Path) -> None:
 
 
 def test_second_validation_clears_stale_findings(tmp_path: Path) -> None:
-    from xlz._inplace import patch_package
-    from xlz._sheetxml import Text
+    from xlz.io.inplace import patch_package
+    from xlz.ooxml.sheetxml import Text
 
     work = build(tmp_path / "town.xlsx")
     xlz.validate(work)

@@ -7,9 +7,9 @@ import io
 import zipfile
 from pathlib import Path
 
-from xlz._inplace import prune_calc_chain
-from xlz._sheetxml import Clear, Formula, Number, SheetPatcher, Text
-from xlz._zipcopy import rewrite
+from xlz.io.inplace import prune_calc_chain
+from xlz.ooxml.sheetxml import Clear, Formula, Number, SheetPatcher, Text
+from xlz.ooxml.zipcopy import rewrite
 
 SHEET = (
     b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'

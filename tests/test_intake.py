@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.xlz_books import build
-from xlz._intake import InputError, classify, is_read_only, sniff
+from xlz.io.intake import InputError, classify, is_read_only, sniff
 
 ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")
 
@@ -132,7 +132,7 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_zip_bomb_refused(tmp_path: Path) -> None:
     import zipfile
 
-    from xlz._read import read_workbook
+    from xlz.io.read import read_workbook
 
     path = tmp_path / "炸弹.xlsx"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -146,7 +146,7 @@ def test_zip_bomb_refused(tmp_path: Path) -> None:
 
 
 def test_custom_properties_parsed_safely() -> None:
-    from xlz._read import parse_custom_properties
+    from xlz.io.read import parse_custom_properties
 
     xml = (b'<?xml version="1.0"?><Properties xmlns="http://schemas.openxmlformats.org/'
            b'officeDocument/2006/custom-properties" xmlns:vt="http://schemas.openxmlformats.'

@@ -29,8 +29,8 @@ from openpyxl import load_workbook  # noqa: E402
 
 import xlz  # noqa: E402
 from xlz import live  # noqa: E402
-from xlz._cells import cell_ref  # noqa: E402
-from xlz._template import build_town_workbook  # noqa: E402
+from xlz.books.townbook import build_town_workbook  # noqa: E402
+from xlz.core.cells import cell_ref  # noqa: E402
 
 NOW = dt.datetime(2023, 6, 30, 17, 0, 0)
 PLAN = xlz.load_plan()
@@ -183,7 +183,7 @@ def test_not_a_template_is_never_written(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_risky_text_stays_text() -> None:
-    from xlz._sheetxml import Text
+    from xlz.ooxml.sheetxml import Text
 
     assert live._as_written(Text("=1+1")) == "'=1+1"
     assert live._as_written(Text("00123")) == "'00123"

@@ -17,15 +17,15 @@ from typing import Any
 import pytest
 from python_calamine import CalamineWorkbook
 
-from xlz import _formulas as fx
-from xlz._catalogue import RULES
-from xlz._cells import CellValue, cell_ref
-from xlz._entries import ACTIVITIES, CARRIERS, ENTRY_SHEETS, PROJECTS, EntrySheet
-from xlz._layout import FIRST_DATA_ROW, TASKS
-from xlz._plan import METRICS, load_plan
-from xlz._summary import progress
-from xlz._template import build_town_workbook, town_state
-from xlz._validator import SheetValues, validate_values
+from xlz.books.townbook import build_town_workbook, town_state
+from xlz.core import formulas as fx
+from xlz.core.catalogue import RULES
+from xlz.core.cells import CellValue, cell_ref
+from xlz.core.entries import ACTIVITIES, CARRIERS, ENTRY_SHEETS, PROJECTS, EntrySheet
+from xlz.core.layout import FIRST_DATA_ROW, TASKS
+from xlz.core.plan import METRICS, load_plan
+from xlz.core.summary import progress
+from xlz.core.validator import SheetValues, validate_values
 
 PLAN = load_plan()
 TOWN = "gaoxin"  # has platform and fund targets, so every 完成率 is live
@@ -266,7 +266,7 @@ def test_libreoffice_recalculation_equals_cached_values(tmp_path: Path) -> None:
 
 
 def _rc(name: str) -> tuple[int, int]:
-    from xlz._cells import parse_ref
+    from xlz.core.cells import parse_ref
 
     return parse_ref(name)
 

@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from xlz import RULES, Check, SheetValues, load_plan, validate_values
-from xlz._cells import cell_ref
-from xlz._entries import ACTIVITIES, CARRIERS, PROJECTS, EntrySheet, Kind
 from xlz.cli import main
+from xlz.core.cells import cell_ref
+from xlz.core.entries import ACTIVITIES, CARRIERS, PROJECTS, EntrySheet, Kind
 
 PLAN = load_plan()
 

@@ -13,13 +13,13 @@ import pytest
 from openpyxl.formula.translate import Translator
 from python_calamine import CalamineWorkbook
 
-from xlz import _formulas as fx
-from xlz._entries import ENTRY_SHEETS, PROJECTS, EntrySheet
-from xlz._plan import load_plan
-from xlz._sharedformula import Run, row_shifter, shared_runs
-from xlz._sharedxml import CHILD_PLACEHOLDER, share_column
-from xlz._sheetxml import Formula, SheetPatcher, Text
-from xlz._template import build_town_workbook
+from xlz.books.townbook import build_town_workbook
+from xlz.core import formulas as fx
+from xlz.core.entries import ENTRY_SHEETS, PROJECTS, EntrySheet
+from xlz.core.plan import load_plan
+from xlz.ooxml.sharedformula import Run, row_shifter, shared_runs
+from xlz.ooxml.sharedxml import CHILD_PLACEHOLDER, share_column
+from xlz.ooxml.sheetxml import Formula, SheetPatcher, Text
 
 PLAN = load_plan()
 
@@ -144,7 +144,7 @@ def test_town_sheets_hold_one_shared_formula_each(town: Path) -> None:
 def test_readers_see_cached_values_and_formulas(town: Path) -> None:
     """calamine reads every cached verdict (shared children included); openpyxl expands
     the shared formulas back into exactly the generator's formulas."""
-    from xlz._template import town_state
+    from xlz.books.townbook import town_state
 
     validation, _ = town_state(PLAN, "dingyan", BAD)
     expected = fx.live_check_values(PLAN, PROJECTS, validation.report)

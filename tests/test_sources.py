@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from xlz._demo import eml_bytes, gbk_zip_bytes
-from xlz._sources import (
+from xlz.io.inbox import (
     Expander,
     Limits,
     SourceProblem,
     Submission,
     check_container,
 )
+from xlz.ops.demo import eml_bytes, gbk_zip_bytes
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 NAME = "丁堰镇科技招商填报表（终稿）.xlsx"

@@ -13,9 +13,13 @@ import pytest
 from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
 
-from xlz import _formulas as fx
-from xlz._entries import ENTRY_SHEETS, PROJECTS, Kind
-from xlz._layout import (
+from xlz.books.common import NOT_CHECKED, city_file_name, town_file_name
+from xlz.books.templates import build_templates
+from xlz.books.townbook import build_town_workbook
+from xlz.cli import main
+from xlz.core import formulas as fx
+from xlz.core.entries import ENTRY_SHEETS, PROJECTS, Kind
+from xlz.core.layout import (
     CARRIER_SUMMARY,
     CARRIER_SUMMARY_HEADERS,
     CITY_HEADERS,
@@ -34,16 +38,8 @@ from xlz._layout import (
     TASKS,
     TOWN_SHEETS,
 )
-from xlz._plan import METRICS, load_plan
-from xlz._summary import METRIC_LABELS
-from xlz._template import (
-    NOT_CHECKED,
-    build_templates,
-    build_town_workbook,
-    city_file_name,
-    town_file_name,
-)
-from xlz.cli import main
+from xlz.core.plan import METRICS, load_plan
+from xlz.core.summary import METRIC_LABELS
 
 PLAN = load_plan()
 ROOT = Path(__file__).resolve().parents[1]

@@ -94,7 +94,7 @@ def test_locked_and_read_only_exit_2_untouched(template: Path, tmp_path: Path) -
 
 def test_crash_mid_write_leaves_original(template: Path, tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    import xlz._zipcopy as zc
+    import xlz.ooxml.zipcopy as zc
 
     path = tmp_path / "town.xlsx"
     shutil.copy(template, path)
@@ -127,7 +127,7 @@ def test_not_a_template_gets_report_beside(tmp_path: Path) -> None:
     assert path.read_bytes() == before
     report = tmp_path / "自制表.校验报告.xlsx"
     assert report.exists() and "校验报告" in err
-    from xlz._read import read_workbook
+    from xlz.io.read import read_workbook
 
     rows = read_workbook(report).sheets["校验结果"].rows
     assert rows[0][0] == "序号" and any(r[6] == "file.not_template" for r in rows[1:])

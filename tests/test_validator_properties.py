@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from xlz import Severity, SheetValues, load_plan, validate_values
-from xlz._entries import ENTRY_SHEETS
+from xlz.core.entries import ENTRY_SHEETS
 
 PLAN = load_plan()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xlz._zipjoin import Part, crc32_combine, deflate_segment, join, parts_of, write_zip
+from xlz.ooxml.zipjoin import Part, crc32_combine, deflate_segment, join, parts_of, write_zip
 
 
 @settings(max_examples=200)

@@ -11,7 +11,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from xlz import load_plan
-from xlz._cells import parse_ref
+from xlz.core.cells import parse_ref
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 
@@ -39,7 +39,7 @@ ENTRIES: dict[str, list[dict[str, Any]]] = {
 
 def build(path: Path, entries: dict[str, list[dict[str, Any]]] | None = None,
           town: str = "dingyan") -> Path:
-    from xlz._template import build_town_workbook
+    from xlz.books.townbook import build_town_workbook
 
     build_town_workbook(load_plan(), town, path, entries=ENTRIES if entries is None else entries)
     return path
@@ -63,10 +63,10 @@ def make_rows(n: int) -> dict[str, list[dict[str, Any]]]:
 def build_big(path: Path, n: int) -> Path:
     """A town workbook with ``n`` project rows: the template's prepared rows filled by the
     generator, the rest pasted below them (as a clerk pasting a long list does)."""
-    from xlz._entries import PROJECTS
-    from xlz._inplace import patch_package
-    from xlz._layout import ENTRY_CAPACITY
-    from xlz._sheetxml import Edit, Number, Text
+    from xlz.core.entries import PROJECTS
+    from xlz.core.layout import ENTRY_CAPACITY
+    from xlz.io.inplace import patch_package
+    from xlz.ooxml.sheetxml import Edit, Number, Text
 
     rows = make_rows(n)["project"]
     capacity = ENTRY_CAPACITY["project"]
@@ -92,7 +92,7 @@ def parts(path: Path) -> dict[str, bytes]:
 def sheet_parts(path: Path) -> dict[str, str]:
     """Sheet name → worksheet part name."""
     with zipfile.ZipFile(path) as zf:
-        from xlz._inplace import sheet_parts as parse
+        from xlz.io.inplace import sheet_parts as parse
 
         return {name: part for name, (part, _) in parse(zf.read).items()}
 
@@ -148,7 +148,7 @@ def validation_reserved(sheet: str, ref: str) -> bool:
     if sheet == "填报说明":
         return col == 1 and 6 <= row <= 9
     if sheet in ("项目信息", "孵化载体", "招商活动"):
-        from xlz._entries import entry_sheet
+        from xlz.core.entries import entry_sheet
 
         columns = entry_sheet(sheet).columns
         return row >= 2 and columns[col].key == "findings" if col < len(columns) else False
@@ -167,7 +167,7 @@ def fill_reserved(sheet: str, ref: str) -> bool:
 
 
 def values(path: Path, sheet: str) -> list[list[Any]]:
-    from xlz._read import read_workbook
+    from xlz.io.read import read_workbook
 
     data = read_workbook(path)
     v = data.sheets[sheet]

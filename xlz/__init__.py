@@ -15,45 +15,45 @@ __version__ = "0.1.0"
 
 # public name → private module that defines it
 _EXPORTS: dict[str, str] = {
-    "FileResult": "xlz._api",
-    "fill": "xlz._api",
-    "validate": "xlz._api",
-    "RULES": "xlz._catalogue",
-    "Check": "xlz._catalogue",
-    "Rule": "xlz._catalogue",
-    "CellValue": "xlz._cells",
-    "Finding": "xlz._findings",
-    "Report": "xlz._findings",
-    "Severity": "xlz._findings",
-    "ConsolidationResult": "xlz._inbox",
-    "consolidate": "xlz._inbox",
-    "InputError": "xlz._intake",
-    "sniff": "xlz._intake",
-    "DEFAULT_PLAN": "xlz._plan",
-    "Plan": "xlz._plan",
-    "available_plans": "xlz._plan",
-    "load_plan": "xlz._plan",
-    "check_plan": "xlz._plancheck",
-    "MetricProgress": "xlz._summary",
-    "progress": "xlz._summary",
-    "render_direction": "xlz._summary",
-    "Record": "xlz._validator",
-    "SheetValues": "xlz._validator",
-    "Validation": "xlz._validator",
-    "validate_values": "xlz._validator",
+    "FileResult": "xlz.ops.workbook",
+    "fill": "xlz.ops.workbook",
+    "validate": "xlz.ops.workbook",
+    "RULES": "xlz.core.catalogue",
+    "Check": "xlz.core.catalogue",
+    "Rule": "xlz.core.catalogue",
+    "CellValue": "xlz.core.cells",
+    "Finding": "xlz.core.findings",
+    "Report": "xlz.core.findings",
+    "Severity": "xlz.core.findings",
+    "ConsolidationResult": "xlz.ops.consolidate",
+    "consolidate": "xlz.ops.consolidate",
+    "InputError": "xlz.io.intake",
+    "sniff": "xlz.io.intake",
+    "DEFAULT_PLAN": "xlz.core.plan",
+    "Plan": "xlz.core.plan",
+    "available_plans": "xlz.core.plan",
+    "load_plan": "xlz.core.plan",
+    "check_plan": "xlz.core.plancheck",
+    "MetricProgress": "xlz.core.summary",
+    "progress": "xlz.core.summary",
+    "render_direction": "xlz.core.summary",
+    "Record": "xlz.core.validator",
+    "SheetValues": "xlz.core.validator",
+    "Validation": "xlz.core.validator",
+    "validate_values": "xlz.core.validator",
 }
 
 if TYPE_CHECKING:
-    from xlz._api import FileResult, fill, validate
-    from xlz._catalogue import RULES, Check, Rule
-    from xlz._cells import CellValue
-    from xlz._findings import Finding, Report, Severity
-    from xlz._inbox import ConsolidationResult, consolidate
-    from xlz._intake import InputError, sniff
-    from xlz._plan import DEFAULT_PLAN, Plan, available_plans, load_plan
-    from xlz._plancheck import check_plan
-    from xlz._summary import MetricProgress, progress, render_direction
-    from xlz._validator import Record, SheetValues, Validation, validate_values
+    from xlz.core.catalogue import RULES, Check, Rule
+    from xlz.core.cells import CellValue
+    from xlz.core.findings import Finding, Report, Severity
+    from xlz.core.plan import DEFAULT_PLAN, Plan, available_plans, load_plan
+    from xlz.core.plancheck import check_plan
+    from xlz.core.summary import MetricProgress, progress, render_direction
+    from xlz.core.validator import Record, SheetValues, Validation, validate_values
+    from xlz.io.intake import InputError, sniff
+    from xlz.ops.consolidate import ConsolidationResult, consolidate
+    from xlz.ops.workbook import FileResult, fill, validate
 
 
 def __getattr__(name: str) -> Any:

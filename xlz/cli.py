@@ -23,7 +23,7 @@ PLAN_OPTION = click.option(
 
 
 def _load_plan(name: str | None) -> Any:
-    from xlz._plan import DEFAULT_PLAN, load_plan
+    from xlz.core.plan import DEFAULT_PLAN, load_plan
 
     try:
         return load_plan(name or DEFAULT_PLAN)
@@ -49,8 +49,8 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON（供程序读取）")
 def plan_command(plan_name: str | None, as_json: bool) -> None:
     """显示当前年度计划：镇区、任务、活动、载体，以及计划文件自身的不一致之处。"""
-    from xlz._plancheck import check_plan
-    from xlz._planprint import render_plan
+    from xlz.core.plancheck import check_plan
+    from xlz.core.planprint import render_plan
 
     plan = _load_plan(plan_name)
     report = check_plan(plan)
@@ -68,8 +68,8 @@ def plan_command(plan_name: str | None, as_json: bool) -> None:
 @click.option("--markdown", is_flag=True, help="输出 docs/rules.md 的内容")
 def rules_command(plan_name: str | None, as_json: bool, markdown: bool) -> None:
     """列出全部校验规则：代码、严重程度、标题、消息模板。"""
-    from xlz._catalogue import RULES
-    from xlz._rulesdoc import render_rules_markdown
+    from xlz.core.catalogue import RULES
+    from xlz.core.rulesdoc import render_rules_markdown
 
     plan = _load_plan(plan_name)
     if markdown:
@@ -94,9 +94,9 @@ def rules_command(plan_name: str | None, as_json: bool, markdown: bool) -> None:
 @PLAN_OPTION
 def templates_command(out_dir: str, plan_name: str | None) -> None:
     """生成各镇区填报表和市级汇总表模板（内容确定，可重复生成）。"""
-    from xlz._plan import DEFAULT_PLAN, load_plan
-    from xlz._plancheck import check_plan
-    from xlz._template import build_templates
+    from xlz.books.templates import build_templates
+    from xlz.core.plan import DEFAULT_PLAN, load_plan
+    from xlz.core.plancheck import check_plan
 
     try:
         plan = load_plan(plan_name or DEFAULT_PLAN)
@@ -137,13 +137,13 @@ def addin_build_command(out_dir: str, macros_dir: str | None) -> None:
     click.echo(f"已生成加载项：{path}", err=True)
 
 
-# --- validate / fill (xlz/_api.py) ------------------------------------------------------
+# --- validate / fill (xlz/ops/workbook.py) ------------------------------------------------------
 
 
 def _run_files(files: tuple[str, ...], label: str, work: Any) -> tuple[list[Any], list[Any]]:
     """Run ``work(path)`` on each file; InputError → a Chinese message on stderr. A
     progress bar (stderr) when there are more than a few files."""
-    from xlz._intake import InputError
+    from xlz.io.intake import InputError
 
     results: list[Any] = []
     failures: list[Any] = []
@@ -187,7 +187,7 @@ def validate_command(files: tuple[str, ...], check: bool, as_json: bool,
     """校验填报表：问题写入模板预留的位置（校验提示、校验结果、填报说明）。
 
     退出码：0 无错误，1 有错误，2 文件无法读取或不是工作簿。"""
-    from xlz._api import validate
+    from xlz.ops.workbook import validate
 
     plan = _load_plan(plan_name) if plan_name else None
     results, failures = _run_files(files, "校验", lambda p: validate(p, check=check, plan=plan))
@@ -218,7 +218,7 @@ def fill_command(files: tuple[str, ...], as_json: bool, plan_name: str | None) -
     """生成汇总：按填报内容更新“任务分解”和“载体汇总”（恢复被改动的公式）。
 
     退出码：0 完成，2 有文件无法处理。"""
-    from xlz._api import fill
+    from xlz.ops.workbook import fill
 
     plan = _load_plan(plan_name) if plan_name else None
     results, failures = _run_files(files, "生成汇总", lambda p: fill(p, plan=plan))
@@ -249,7 +249,7 @@ def consolidate_command(sources: tuple[str, ...], out: str, as_json: bool,
     其内容列入“问题清单”。原文件不会被改动。
 
     退出码：0 全部通过，1 有文件未通过校验或无法读取，2 没有任何可读的文件。"""
-    from xlz._inbox import consolidate
+    from xlz.ops.consolidate import consolidate
 
     plan = _load_plan(plan_name)
     with click.progressbar(length=1, label="读取报送文件", file=sys.stderr, show_pos=True,
@@ -282,7 +282,7 @@ def consolidate_command(sources: tuple[str, ...], out: str, as_json: bool,
               help="演示输出文件夹（模板、收件箱、市级汇总表）")
 def demo_command(out: str) -> None:
     """演示：生成模板和一个按方案数字填好的示例收件箱，校验并汇总，给出市级汇总表。"""
-    from xlz._demo import DEMO_STORY, run_demo
+    from xlz.ops.demo import DEMO_STORY, run_demo
 
     click.echo("正在生成模板和示例收件箱（约需一两分钟）……", err=True)
     city, result = run_demo(out)

@@ -2,8 +2,8 @@
 workbook open in Excel.
 
 The buttons reuse the core of ``xlz validate`` / ``xlz fill``: the same reader output
-(:class:`~xlz._read.WorkbookData`), the same validator, and the same cell edits
-(:func:`xlz._inplace.validation_edits`, :func:`xlz._inplace.fill_edits`). Only the
+(:class:`~xlz.io.read.WorkbookData`), the same validator, and the same cell edits
+(:func:`xlz.io.inplace.validation_edits`, :func:`xlz.io.inplace.fill_edits`). Only the
 transport differs: instead of patching the zip, the edits are written through xlwings.
 
 Calls into Excel are the slow part of a button press, so they grow with the number of
@@ -22,13 +22,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from xlz import _layout as L
-from xlz._cells import cell_ref, parse_ref
-from xlz._findings import Report
-from xlz._inplace import _cell
-from xlz._read import WorkbookData, _meta_sheet_properties
-from xlz._sheetxml import Clear, Edit, Formula, Number
-from xlz._validator import SheetValues
+from xlz.core import layout as L
+from xlz.core.cells import cell_ref, parse_ref
+from xlz.core.findings import Report
+from xlz.core.validator import SheetValues
+from xlz.core.workbook import WorkbookData
+from xlz.io.inplace import _cell
+from xlz.io.read import _meta_sheet_properties
+from xlz.ooxml.sheetxml import Clear, Edit, Formula, Number
 
 # Text Excel would turn into a formula or a number when written: keep it text with the
 # leading apostrophe that Excel itself uses for that (it is not part of the value).
@@ -127,9 +128,9 @@ def write_blocks(book: Any, todo: list[Block]) -> None:
 def validate_book(book: Any, *, now: dt.datetime | None = None) -> Report:
     """校验本表: validate the open workbook and write the findings into its reserved
     places, exactly as ``xlz validate`` writes them into a file."""
-    from xlz._api import _context
-    from xlz._inplace import find_places, validation_edits
-    from xlz._validator import validate_values
+    from xlz.core.validator import validate_values
+    from xlz.io.inplace import find_places, validation_edits
+    from xlz.ops.workbook import _context
 
     data = read_book(book)
     ctx = _context(data, None, book.name)
@@ -146,9 +147,9 @@ def validate_book(book: Any, *, now: dt.datetime | None = None) -> Report:
 
 def fill_book(book: Any) -> Report:
     """生成汇总: bring 任务分解 and 载体汇总 of the open workbook up to date."""
-    from xlz._api import _context
-    from xlz._inplace import fill_edits, fill_missing
-    from xlz._validator import validate_values
+    from xlz.core.validator import validate_values
+    from xlz.io.inplace import fill_edits, fill_missing
+    from xlz.ops.workbook import _context
 
     data = read_book(book)
     ctx = _context(data, None, book.name)
@@ -163,7 +164,7 @@ def fill_book(book: Any) -> Report:
 
 def clear_book(book: Any) -> None:
     """清除标记 (the add-in does this in VBA without Python; kept for scripting)."""
-    from xlz._inplace import find_places, validation_edits
+    from xlz.io.inplace import find_places, validation_edits
 
     data = read_book(book)
     places = find_places(data)

@@ -1,0 +1,1 @@
+"""The pure core: the plan, sheet specs, rule catalogue, findings, values, validation, summaries and the consolidation logic. Imports no engine, no zip, no file system beyond the packaged plan files."""

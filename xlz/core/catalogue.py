@@ -1,0 +1,354 @@
+"""The rule catalogue: every check xlz makes, with a stable code, a severity, the fields
+it reads, a Chinese title and a message template.
+
+One catalogue, several executors: the Python validator (:mod:`xlz.core.validator`), the
+template's dropdowns and live formula checks, and ``docs/rules.md`` all read the rules
+built here. Column rules are derived from the entry-sheet specs in
+:mod:`xlz.core.entries`; cross-field rules are listed explicitly.
+
+Message templates are ``str.format`` templates. Every template may use ``{address}``
+(e.g. ``项目信息!D12``), ``{header}`` and ``{value}``; other names are given per check.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from xlz.core.entries import ENTRY_SHEETS, Column, EntrySheet, Kind
+from xlz.core.findings import Severity
+
+E = Severity.ERROR
+W = Severity.WARNING
+
+
+class Check(str, Enum):
+    REQUIRED = "required"  # the cell is empty
+    INVALID = "invalid"  # the value cannot be read as the column's kind / is not a choice
+    NEGATIVE = "negative"  # a number below 0
+    TOO_LONG = "too_long"  # text longer than max_length
+    DUPLICATE = "duplicate"  # the same value in another row of the sheet
+    REQUIRED_IF = "required_if"  # empty although another field makes it required
+    EXPECTED_IF = "expected_if"  # not the expected value although another field asks for it
+    IN_YEAR = "in_year"  # a date outside the plan year
+    REFERS_TO = "refers_to"  # names nothing on the referenced sheet
+    STRUCTURE = "structure"  # a sheet or a column is missing
+    FILE = "file"  # about the file as a whole
+    PLAN = "plan"  # an inconsistency inside the plan document itself
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """``field`` holds one of ``values`` (all conditions of a rule must hold)."""
+
+    field: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    code: str
+    severity: Severity
+    check: Check
+    title: str
+    message: str  # str.format template
+    sheet: str | None = None  # sheet name, None for file/plan rules
+    field: str | None = None  # the column key the finding is anchored on
+    reads: tuple[str, ...] = ()  # every column key the rule reads
+    when: tuple[Condition, ...] = ()  # REQUIRED_IF / EXPECTED_IF
+    expected: tuple[str, ...] = ()  # EXPECTED_IF: the allowed values
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def format(self, **values: Any) -> str:
+        return self.message.format(**values)
+
+
+_KIND_EXPECTED = {
+    Kind.INTEGER: "不小于0的整数（不要加文字）",
+    Kind.NUMBER: "数字",
+    Kind.MONEY: "以万元为单位的数字，如 2000",
+    Kind.AREA: "以平方米为单位的数字，如 5000",
+    Kind.DATE: "日期，如 2023-03-05",
+    Kind.MONTH: "1–12 的月份数字，或“全年”",
+    Kind.PHONE: "11位手机号或带区号的固定电话，如 0513-87654321",
+}
+
+
+def _column_rules(sheet: EntrySheet, col: Column) -> list[Rule]:
+    rules: list[Rule] = []
+    base = f"{sheet.key}.{col.key}"
+    reads = (col.key,)
+    if col.required is not None:
+        rules.append(Rule(
+            f"{base}.required", col.required, Check.REQUIRED, f"{col.header}必填",
+            "{address}「{header}」不能为空。请填写{header}。",
+            sheet.name, col.key, reads,
+        ))
+    if col.kind is Kind.CHOICE:
+        rules.append(Rule(
+            f"{base}.invalid", col.invalid, Check.INVALID, f"{col.header}不在可选项中",
+            "{address}「{header}」填写了“{value}”，不是可选项。请从下拉列表中选择：{choices}。",
+            sheet.name, col.key, reads, params={"list": col.choices},
+        ))
+    elif col.kind in _KIND_EXPECTED:
+        rules.append(Rule(
+            f"{base}.invalid", col.invalid, Check.INVALID, f"{col.header}格式不对",
+            "{address}「{header}」填写了“{value}”，无法识别。请填写{expected}。",
+            sheet.name, col.key, reads, params={"expected": _KIND_EXPECTED[col.kind]},
+        ))
+    if col.kind in (Kind.INTEGER, Kind.NUMBER, Kind.MONEY, Kind.AREA):
+        rules.append(Rule(
+            f"{base}.negative", col.invalid, Check.NEGATIVE, f"{col.header}不能为负数",
+            "{address}「{header}」为“{value}”，不能为负数。请填写不小于0的数。",
+            sheet.name, col.key, reads, params={"minimum": 0},
+        ))
+    if col.max_length is not None:
+        rules.append(Rule(
+            f"{base}.too_long", E, Check.TOO_LONG, f"{col.header}过长",
+            "{address}「{header}」“{value}”共{length}个字，超过{max_length}字上限。请精简。",
+            sheet.name, col.key, reads, params={"max_length": col.max_length},
+        ))
+    if col.unique:
+        rules.append(Rule(
+            f"{base}.duplicate", E, Check.DUPLICATE, f"{col.header}重复",
+            "{address}「{header}」“{value}”与第{other_row}行重复。每个{thing}只填一行；"
+            "如确为不同的{thing}，请在名称中加以区分。",
+            sheet.name, col.key, reads,
+        ))
+    return rules
+
+
+_SIGNED = ("已签约", "已注册", "已投产")
+
+_CROSS_RULES: tuple[Rule, ...] = (
+    Rule(
+        "project.host.required_if", E, Check.REQUIRED_IF, "平台类、基金类项目须填依托单位",
+        "{address}「依托单位」为空：{category}项目必须填写依托单位"
+        "（合作的高校院所、央企、头部企业或创投机构）。",
+        "项目信息", "host", ("host", "category"),
+        when=(Condition("category", ("平台类", "基金类")),),
+    ),
+    Rule(
+        "project.leader.required_if", E, Check.REQUIRED_IF, "人才类项目须填项目负责人",
+        "{address}「项目负责人」为空：人才类项目必须填写引进的人才姓名。",
+        "项目信息", "leader", ("leader", "category"),
+        when=(Condition("category", ("人才类",)),),
+    ),
+    Rule(
+        "project.company.required_if", E, Check.REQUIRED_IF, "已注册、已投产项目须填企业名称",
+        "{address}「企业名称」为空：项目进展为“{status}”时必须填写注册的企业名称。",
+        "项目信息", "company", ("company", "status"),
+        when=(Condition("status", ("已注册", "已投产")),),
+    ),
+    Rule(
+        "project.signed.required_if", E, Check.REQUIRED_IF, "已签约项目须填签约日期",
+        "{address}「签约日期」为空：项目进展为“{status}”时必须填写签约日期，如 2023-03-05。",
+        "项目信息", "signed", ("signed", "status"),
+        when=(Condition("status", _SIGNED),),
+    ),
+    Rule(
+        "project.signed.in_year", W, Check.IN_YEAR, "签约日期不在计划年度内",
+        "{address}「签约日期」{value}不在{year}年内。请核对日期；往年签约的项目不计入本年任务。",
+        "项目信息", "signed", ("signed",),
+    ),
+    Rule(
+        "project.carrier.refers_to", W, Check.REFERS_TO, "落户载体未在孵化载体表登记",
+        "{address}「落户载体」“{value}”不在本表“孵化载体”工作表中。"
+        "请核对载体名称，或先在孵化载体表登记该载体。",
+        "项目信息", "carrier", ("carrier",), params={"sheet": "孵化载体", "column": "name"},
+    ),
+    Rule(
+        "project.prereview.expected_if", W, Check.EXPECTED_IF, "已签约的科创类、人才类项目应通过预审",
+        "{address}「预审情况」为“{value}”：已签约的{category}项目应经预审并通过"
+        "（方案四.2：科创类由科创办、人才类由人才办会同发改委预审）。请核对。",
+        "项目信息", "prereview", ("prereview", "category", "status"),
+        when=(Condition("category", ("科创类", "人才类")), Condition("status", _SIGNED)),
+        expected=("预审通过",),
+    ),
+    Rule(
+        "carrier.specialty.required_if", E, Check.REQUIRED_IF, "专业孵化器须填专业领域",
+        "{address}「专业领域」为空：载体类型为专业孵化器时必须填写专业领域，如“合成生物”。",
+        "孵化载体", "specialty", ("specialty", "type"),
+        when=(Condition("type", ("专业孵化器",)),),
+    ),
+)
+
+_STRUCTURE_RULES: tuple[Rule, ...] = (
+    Rule(
+        "workbook.sheet.missing", E, Check.STRUCTURE, "缺少工作表",
+        "工作簿中没有“{sheet}”工作表。请使用市里下发的模板，不要删除或改名工作表。",
+    ),
+    Rule(
+        "workbook.column.missing", E, Check.STRUCTURE, "缺少列",
+        "“{sheet}”工作表第{header_row}行没有“{header}”列。请使用市里下发的模板，不要删除或改名表头。",
+    ),
+)
+
+# Whole-file findings that engines (in-place validation, consolidation) report.
+_FILE_RULES: tuple[Rule, ...] = (
+    Rule(
+        "file.unreadable", E, Check.FILE, "文件无法读取",
+        "文件“{file}”无法读取：{reason}",
+    ),
+    Rule(
+        "file.not_template", E, Check.FILE, "不是标准模板",
+        "文件“{file}”不是 xlz 标准模板（缺少模板标识）。请使用市里下发的模板重新填报；"
+        "本次检查结果另存为报告，原文件未改动。",
+    ),
+    Rule(
+        "file.standard_mismatch", E, Check.FILE, "模板标准版本不符",
+        "文件“{file}”的模板标准版本为“{found}”，本程序支持“{expected}”。请使用最新模板。",
+    ),
+    Rule(
+        "file.plan_mismatch", W, Check.FILE, "模板年度计划不符",
+        "文件“{file}”按计划“{found}”生成，当前计划为“{expected}”。请核对是否使用了旧模板。",
+    ),
+    Rule(
+        "file.town_unknown", E, Check.FILE, "无法识别镇区",
+        "文件“{file}”无法识别所属镇区（模板标识和镇区单元格都没有有效镇区）。请使用本镇区的模板。",
+    ),
+    Rule(
+        "file.town_from_cell", W, Check.FILE, "镇区由单元格识别",
+        "文件“{file}”的模板标识中没有镇区，已按单元格内容“{value}”识别为{town}。请核对。",
+    ),
+    # Intake (xlz.io.intake): the file itself must be fixed before anything is read or written.
+    Rule(
+        "file.not_found", E, Check.FILE, "找不到文件",
+        "找不到文件“{file}”。请检查文件名和所在文件夹。",
+    ),
+    Rule(
+        "file.empty", E, Check.FILE, "空文件",
+        "文件“{file}”是空文件（0 字节），可能在复制或下载时中断。请重新保存或重新发送完整的文件。",
+    ),
+    Rule(
+        "file.encrypted", E, Check.FILE, "文件已加密",
+        "文件“{file}”设置了打开密码，程序无法读取。请在 Excel/WPS 中打开它，"
+        "取消“用密码进行加密”（文件→信息→保护工作簿），保存后重新提交。",
+    ),
+    Rule(
+        "file.corrupt", E, Check.FILE, "文件损坏或不完整",
+        "文件“{file}”已损坏或不完整（{reason}）。请在 Excel/WPS 中打开原文件，"
+        "另存为 Excel 工作簿（.xlsx）后重新提交；如无法打开，请重新发送完整的文件。",
+    ),
+    Rule(
+        "file.html_as_xls", E, Check.FILE, "网页文件冒充表格",
+        "文件“{file}”实际是网页（HTML）文件，只是扩展名为“{suffix}”（常见于从网站或系统导出的表格）。"
+        "请用 Excel/WPS 打开后“另存为”Excel 工作簿（.xlsx），并把内容填入标准模板。",
+    ),
+    Rule(
+        "file.csv_as_xls", E, Check.FILE, "CSV 文本冒充表格",
+        "文件“{file}”实际是 CSV 文本，只是扩展名为“{suffix}”。"
+        "请使用市里下发的标准模板（.xlsx）填报，不要另存为 CSV。",
+    ),
+    Rule(
+        "file.wps_et", E, Check.FILE, "WPS 表格格式",
+        "文件“{file}”是 WPS 表格格式（.et/.ett），程序不能处理。请在 WPS 中选择“文件→另存为”，"
+        "文件类型选“Excel 工作簿（*.xlsx）”，保存后提交新的 .xlsx 文件。",
+    ),
+    Rule(
+        "file.locked", E, Check.FILE, "文件正在被打开",
+        "文件“{file}”正在被 Excel/WPS 打开（同一文件夹中有锁定文件“{lock}”），无法写入校验结果。"
+        "请先保存并关闭该文件再校验；如果文件并未打开，请删除“{lock}”。",
+    ),
+    Rule(
+        "file.readonly", E, Check.FILE, "文件只读",
+        "文件“{file}”是只读文件（或所在文件夹不可写），无法写入校验结果。"
+        "请在文件属性中取消“只读”后重试，或使用 --check 只检查不写入。",
+    ),
+    Rule(
+        "file.not_workbook", E, Check.FILE, "不是 Excel 工作簿",
+        "文件“{file}”不是 Excel 工作簿（识别为：{kind}）。请提交市里下发的标准模板（.xlsx）。",
+    ),
+    Rule(
+        "file.too_large", E, Check.FILE, "文件异常庞大",
+        "文件“{file}”解压后异常庞大（{reason}），为安全起见拒绝读取。"
+        "请在 Excel/WPS 中删除多余的空行空列后另存为 .xlsx 重新提交。",
+    ),
+    Rule(
+        "file.reserved_missing", W, Check.FILE, "模板预留位置缺失",
+        "文件“{file}”缺少写入校验结果的预留位置（{what}），原文件未改动，"
+        "校验结果已另存为“{report}”。请使用市里下发的模板，不要删除工作表或表头。",
+    ),
+    Rule(
+        "file.format_not_writable", W, Check.FILE, "格式不支持原位写入",
+        "文件“{file}”是 {format} 格式，程序不会改写它；校验结果已另存为“{report}”。"
+        "请在 Excel/WPS 中另存为 .xlsx 后使用。",
+    ),
+    # Consolidation (xlz.io.inbox, xlz.core.consolidation): an inbox of emails and archives.
+    Rule(
+        "file.archive_limit", E, Check.FILE, "压缩包或邮件超出安全限制",
+        "“{file}”：{reason}，为安全起见未展开。请直接发送填好的表格文件（.xlsx）。",
+    ),
+    Rule(
+        "file.no_workbook", E, Check.FILE, "压缩包中没有表格",
+        "压缩包“{file}”中没有表格文件（{reason}）。请确认压缩时选中了填好的模板。",
+    ),
+    Rule(
+        "file.email_no_attachment", E, Check.FILE, "邮件没有表格附件",
+        "邮件“{file}”{reason}，无法汇总。请联系发件镇区重新发送，并附上填好的模板（.xlsx）。",
+    ),
+    Rule(
+        "file.town_conflict", E, Check.FILE, "两个镇区认领同一文件",
+        "文件“{file}”的模板标识属于{meta_town}，但“填报说明”{where}的镇区填写为“{value}”（{cell_town}）。"
+        "无法确定报送镇区，本文件不计入汇总。请由正确的镇区使用本镇区的模板重新报送。",
+    ),
+    Rule(
+        "file.row_excluded", W, Check.FILE, "所在文件未通过校验，本行未计入汇总",
+        "{address}：所在文件“{file}”有错误、未通过校验，本行未计入全市汇总。请修正错误后重新报送。",
+    ),
+    Rule(
+        "file.row_superseded", W, Check.FILE, "所在文件已被新报送取代，本行未计入汇总",
+        "{address}：所在文件“{file}”已被{town}较新的报送“{winner}”取代，本行未计入全市汇总。",
+    ),
+)
+
+_PLAN_RULES: tuple[Rule, ...] = (
+    Rule(
+        "plan.attachment2.total_mismatch", W, Check.PLAN, "附件2合计与各镇区之和不符",
+        "附件2“{header}”一栏印刷的合计为{printed}，各镇区之和为{computed}（相差{diff}）。"
+        "程序照录印刷数字，汇总时二者并列显示。",
+    ),
+    Rule(
+        "plan.attachment2.city_target_mismatch", W, Check.PLAN, "附件2与方案正文目标不符",
+        "附件2“{header}”{which}为{figure}，方案正文的全市目标为{target}（相差{diff}）。",
+    ),
+    Rule(
+        "plan.reference.unknown", E, Check.PLAN, "计划内引用无效",
+        "计划文件中{where}引用了不存在的{what}“{value}”。",
+    ),
+    Rule(
+        "plan.carrier.direction_mismatch", E, Check.PLAN, "附件4建设方向无法由级别和类型还原",
+        "附件4第{seq}行“{name}”的建设方向印刷为“{printed}”，由级别、类型和专业领域生成的是“{rendered}”。",
+    ),
+)
+
+
+def _build() -> dict[str, Rule]:
+    rules: list[Rule] = []
+    for sheet in ENTRY_SHEETS:
+        for col in sheet.input_columns:
+            rules.extend(_column_rules(sheet, col))
+    rules.extend(_CROSS_RULES)
+    rules.extend(_STRUCTURE_RULES)
+    rules.extend(_FILE_RULES)
+    rules.extend(_PLAN_RULES)
+    catalogue: dict[str, Rule] = {}
+    for rule in rules:
+        if rule.code in catalogue:  # pragma: no cover - guards the catalogue itself
+            raise RuntimeError(f"duplicate rule code {rule.code}")
+        catalogue[rule.code] = rule
+    return catalogue
+
+
+RULES: dict[str, Rule] = _build()
+
+
+def rule(code: str) -> Rule:
+    return RULES[code]
+
+
+def rules_for_sheet(sheet_name: str) -> list[Rule]:
+    return [r for r in RULES.values() if r.sheet == sheet_name]

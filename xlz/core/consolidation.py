@@ -1,0 +1,410 @@
+"""Consolidation, the pure part: read workbooks in, one city picture out.
+
+No file is opened here. The caller hands over what the readers produced
+(:class:`Input`: a submission's name, hash, time and its :class:`WorkbookData`, or why it
+could not be read); this module decides which town each file belongs to, which
+submission counts, what the towns achieved, and where every entry row ends up.
+
+The rules (issue 5, template-standard.md section 5):
+
+- A town is identified from the template metadata (``xlz.town``), never from the file
+  name; the 镇区 cell on 填报说明 is the fallback (with a finding). Metadata and cell
+  naming different towns is a conflict: the file counts for no one.
+- Per town, the latest submission wins — even when it has errors: the town's latest word
+  is what it means, and silently falling back to an older file would hide the problem.
+  Superseded files are listed with what changed.
+- A file with any 错误 is kept out of the totals; its rows are listed on 问题清单.
+- Row conservation: every entry row of every readable input is either accepted (and
+  shown on the city sheets) or has at least one line on 问题清单. :func:`build` checks
+  this before returning.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, NamedTuple
+
+from xlz.core import layout as L
+from xlz.core.catalogue import RULES
+from xlz.core.cells import CellValue, display
+from xlz.core.entries import ENTRY_SHEETS, EntrySheet
+from xlz.core.findings import Finding, Report, Severity
+from xlz.core.plan import METRICS, Metric, Plan, Town
+from xlz.core.plancheck import computed_total
+from xlz.core.summary import MetricProgress, Tally, progress_of, tally
+from xlz.core.text import match_key
+from xlz.core.validator import Record, SheetValues, Validation, validate_values
+
+if TYPE_CHECKING:
+    from xlz.core.workbook import WorkbookData
+
+Status = Literal["accepted", "rejected", "superseded", "unreadable"]
+TownState = Literal["已报送", "未报送", "未通过校验"]
+
+STATUS_TEXT: dict[Status, str] = {
+    "accepted": "已采用",
+    "rejected": "未通过校验",
+    "superseded": "已被取代",
+    "unreadable": "无法读取",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """One submission as read, or a source that yielded nothing readable."""
+
+    name: str  # display name (收件箱/邮件.eml › 附件.xlsx)
+    sha256: str  # "" when there were no bytes to hash
+    received: dt.datetime | None
+    received_from: str
+    data: WorkbookData | None = None
+    error_code: str | None = None  # a file.* rule code when data is None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What a superseded file had that the winning one does not (or vice versa)."""
+
+    sheet: str  # 项目信息 / 孵化载体 / 招商活动
+    added: tuple[str, ...]  # names only in the winning file
+    removed: tuple[str, ...]  # names only in the superseded file
+    changed: tuple[str, ...]  # names in both, with different values
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+
+@dataclass(slots=True)
+class FileResult:
+    input: Input
+    report: Report
+    town: Town | None = None
+    validation: Validation | None = None
+    status: Status = "unreadable"
+    template_version: str = ""  # "标准1 / rugao-2023"
+    superseded_by: FileResult | None = None
+    changes: tuple[Change, ...] = ()
+    # Its 项目信息库 rows, prebuilt by a worker process (see _citybook.prebuilt_project_rows).
+    project_xml: bytes | None = None
+    project_tally: Tally | None = None  # see tally()
+
+    def tally(self, plan: Plan) -> Tally:
+        """What its project records add up to (counted once; a worker process counts
+        them where the records are, so the parent need not open every record)."""
+        if self.project_tally is None:
+            self.project_tally = tally(self.records("project"), plan)
+        return self.project_tally
+
+    @property
+    def name(self) -> str:
+        return self.input.name
+
+    def records(self, sheet_key: str) -> list[Record]:
+        if self.validation is None:
+            return []
+        return self.validation.records.get(sheet_key, [])
+
+    def counts(self) -> dict[str, int]:
+        return {s.key: len(self.records(s.key)) for s in ENTRY_SHEETS}
+
+    def change_text(self) -> str:
+        if self.superseded_by is not None and \
+                self.input.sha256 == self.superseded_by.input.sha256:
+            return "内容与采用的文件完全相同"
+        parts = []
+        for change in self.changes:
+            if change.empty:
+                continue
+            bits = []
+            for label, names in (("新增", change.added), ("删除", change.removed),
+                                 ("修改", change.changed)):
+                if names:
+                    shown = "、".join(names[:5]) + ("等" if len(names) > 5 else "")
+                    bits.append(f"{label}{len(names)}（{shown}）")
+            parts.append(f"{change.sheet}：" + "，".join(bits))
+        return "；".join(parts) or "填报内容无变化"
+
+
+class Row(NamedTuple):
+    """An accepted entry row with its provenance. (A named tuple: a city run makes
+    100,000 of them, and a frozen dataclass costs five times as much to build.)"""
+
+    town: Town
+    file: FileResult
+    record: Record
+
+
+@dataclass(slots=True)
+class TownResult:
+    town: Town
+    state: TownState
+    winner: FileResult | None
+    superseded: list[FileResult]
+    progress: list[MetricProgress]
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One line of 问题清单."""
+
+    file: str
+    town: str  # short name or ""
+    finding: Finding
+
+
+@dataclass(slots=True)
+class Consolidation:
+    plan: Plan
+    files: list[FileResult]
+    towns: list[TownResult]
+    projects: list[Row]
+    carriers: list[Row]
+    activities: list[Row]
+    issues: list[Issue]
+    computed_total: dict[Metric, int | None]
+    done_total: dict[Metric, int]
+    unassigned: list[FileResult] = field(default_factory=list)  # no town could be named
+
+    @property
+    def rejected(self) -> list[FileResult]:
+        return [f for f in self.files if f.status in ("rejected", "unreadable")]
+
+    @property
+    def readable(self) -> list[FileResult]:
+        return [f for f in self.files if f.validation is not None]
+
+
+# ------------------------------------------------------------------------- findings
+
+
+def base_name(name: str) -> str:
+    """The file's own name (what the clerk calls it) from a display name."""
+    return name.rsplit(" › ", 1)[-1].replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def file_finding(code: str, file: str, value: CellValue = None, *, sheet: str | None = None,
+                 cell: str | None = None, row: int | None = None, **extra: object) -> Finding:
+    rule = RULES[code]
+    message = rule.format(file=base_name(file), value=display(value), **extra)
+    return Finding(code, rule.severity, sheet, cell, value, message, row, None, file)
+
+
+# ------------------------------------------------------------------------- identity
+
+
+def _cell(values: SheetValues | None, row: int, col: int) -> CellValue:
+    if values is None:
+        return None
+    i = row - values.first_row
+    j = col - values.first_col
+    if 0 <= i < len(values.rows) and 0 <= j < len(values.rows[i]):
+        return values.rows[i][j]
+    return None
+
+
+def _meta_town(plan: Plan, code: str | None) -> Town | None:
+    if not code:
+        return None
+    try:
+        return plan.town(code)
+    except KeyError:
+        return plan.resolve_town(code)
+
+
+def identify(result: FileResult, plan: Plan) -> None:
+    """Name the file's town and check its template versions (findings on the report)."""
+    data = result.input.data
+    assert data is not None
+    name = result.name
+    props = data.properties
+    guide = data.sheets.get(L.GUIDE)
+    town_row = L.STATUS_ROWS["town"]
+    raw_cell = _cell(guide, town_row, 1)
+    cell_text = display(raw_cell).strip()
+    cell_town = plan.resolve_town(cell_text) if cell_text else None
+    meta_town = _meta_town(plan, props.get(L.META_TOWN))
+    kind = props.get(L.META_TEMPLATE)
+    if (not props and guide is None) or (kind is not None and kind != "town"):
+        result.report.add(file_finding("file.not_template", name))
+        return
+    standard, plan_id = props.get(L.META_STANDARD), props.get(L.META_PLAN)
+    result.template_version = " / ".join(
+        x for x in (f"标准{standard}" if standard else "", plan_id or "") if x) or "（无标识）"
+    if standard is not None and standard != L.STANDARD_VERSION:
+        result.report.add(file_finding("file.standard_mismatch", name, standard,
+                                       found=standard, expected=L.STANDARD_VERSION))
+    if plan_id is not None and plan_id != plan.id:
+        result.report.add(file_finding("file.plan_mismatch", name, plan_id,
+                                       found=plan_id, expected=plan.id))
+    where = f"{L.STATUS_VALUE_COLUMN}{town_row}"
+    if meta_town is not None and cell_town is not None and meta_town != cell_town:
+        result.report.add(file_finding(
+            "file.town_conflict", name, raw_cell, sheet=L.GUIDE, cell=where, row=town_row,
+            meta_town=meta_town.short, where=where, cell_town=cell_town.short))
+        return
+    if meta_town is not None:
+        result.town = meta_town
+        return
+    if cell_town is not None:
+        result.town = cell_town
+        result.report.add(file_finding("file.town_from_cell", name, raw_cell, sheet=L.GUIDE,
+                                       cell=where, row=town_row, town=cell_town.short))
+        return
+    result.report.add(file_finding("file.town_unknown", name, raw_cell or None))
+
+
+# ------------------------------------------------------------------------- diff
+
+
+def _row_key(sheet: EntrySheet, record: Record) -> tuple[str, ...]:
+    return tuple(display(record.raw.get(c.key)).strip() for c in sheet.input_columns
+                 if c.key != "seq")
+
+
+def diff(old: FileResult, new: FileResult) -> tuple[Change, ...]:
+    """Rows added / removed / changed from ``old`` to ``new``, by name per entry sheet."""
+    changes = []
+    for sheet in ENTRY_SHEETS:
+        before = {match_key(display(r.raw.get("name"))): r for r in old.records(sheet.key)}
+        after = {match_key(display(r.raw.get("name"))): r for r in new.records(sheet.key)}
+        label = {k: display(r.raw.get("name")) for k, r in (before | after).items()}
+        changes.append(Change(
+            sheet.name,
+            tuple(label[k] for k in after if k not in before),
+            tuple(label[k] for k in before if k not in after),
+            tuple(label[k] for k in after
+                  if k in before and _row_key(sheet, after[k]) != _row_key(sheet, before[k])),
+        ))
+    return tuple(changes)
+
+
+# ------------------------------------------------------------------------- build
+
+
+def examine(item: Input, plan: Plan, *, keep_values: bool = True) -> FileResult:
+    """Identify and validate one input. ``keep_values=False`` drops the sheet values
+    afterwards (the records keep what the city workbook needs): a worker process then
+    sends back a small result, and 500 files do not sit in memory at once."""
+    result = FileResult(item, Report(source=item.name))
+    if item.data is None:
+        code = item.error_code or "file.unreadable"
+        rule = RULES[code]
+        message = item.error_message or rule.title
+        result.report.add(Finding(code, rule.severity, None, None, None, message, file=item.name))
+        return result
+    identify(result, plan)
+    result.validation = validate_values(item.data.sheets, plan, source=item.name)
+    result.report.extend(result.validation.report.findings)
+    result.status = "accepted" if result.report.ok and result.town is not None else "rejected"
+    if not keep_values:
+        item.data.sheets = {}
+    return result
+
+
+def _order(result: FileResult) -> tuple[dt.datetime, str, str]:
+    received = result.input.received or dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+    return (received, result.name, result.input.sha256)
+
+
+def build(inputs: Iterable[Input], plan: Plan) -> Consolidation:
+    return build_from([examine(item, plan) for item in inputs], plan)
+
+
+def build_from(files: list[FileResult], plan: Plan) -> Consolidation:
+    """The city picture from examined files (see :func:`examine`)."""
+    by_town: dict[str, list[FileResult]] = {}
+    for f in files:
+        if f.town is not None and f.validation is not None:
+            by_town.setdefault(f.town.code, []).append(f)
+    towns: list[TownResult] = []
+    for town in plan.towns:
+        candidates = sorted(by_town.get(town.code, []), key=_order)
+        winner = candidates[-1] if candidates else None
+        superseded = candidates[:-1]
+        for old in superseded:
+            assert winner is not None
+            old.status = "superseded"
+            old.superseded_by = winner
+            old.changes = diff(old, winner)
+        if winner is None:
+            state: TownState = "未报送"
+        else:
+            state = "已报送" if winner.status == "accepted" else "未通过校验"
+        counts = winner.tally(plan) if winner and winner.status == "accepted" \
+            else Tally.empty()
+        try:
+            target = plan.target(town.code)
+        except KeyError:  # a town without a 附件2 row has no targets, only completion
+            target = None
+        towns.append(TownResult(town, state, winner, list(reversed(superseded)),
+                                progress_of(counts, target) if target else []))
+    accepted = [t.winner for t in towns if t.winner is not None and t.state == "已报送"]
+    rows = {s.key: [Row(f.town, f, r) for f in accepted if f.town for r in f.records(s.key)]
+            for s in ENTRY_SHEETS}
+    _mark_excluded_rows(files)
+    issues = [Issue(f.name, f.town.short if f.town else "", finding)
+              for f in files for finding in f.report.sorted()]
+    done: dict[Metric, int] = dict.fromkeys(METRICS, 0)
+    for t in towns:
+        for p in t.progress:
+            done[p.metric] += p.done
+    result = Consolidation(
+        plan, files, towns, rows["project"], rows["carrier"], rows["activity"], issues,
+        computed_total(plan), done,  # type: ignore[arg-type]
+        unassigned=[f for f in files if f.town is None],
+    )
+    check_conservation(result)
+    return result
+
+
+def _mark_excluded_rows(files: Sequence[FileResult]) -> None:
+    """Give every row of a file that does not count a line on 问题清单, saying why."""
+    for f in files:
+        if f.status not in ("rejected", "superseded"):
+            continue
+        own_errors = {(x.sheet, x.row) for x in f.report.findings
+                      if x.severity is Severity.ERROR and x.row is not None}
+        for sheet in ENTRY_SHEETS:
+            for record in f.records(sheet.key):
+                if f.status == "rejected" and (sheet.name, record.row) in own_errors:
+                    continue  # its own 错误 already says why it does not count
+                address = f"{sheet.name}!A{record.row}"
+                base = base_name(f.name)
+                if f.status == "superseded":
+                    assert f.superseded_by is not None and f.town is not None
+                    message = RULES["file.row_superseded"].format(
+                        address=address, file=base, town=f.town.short,
+                        winner=base_name(f.superseded_by.name))
+                    code = "file.row_superseded"
+                else:
+                    message = RULES["file.row_excluded"].format(address=address, file=base)
+                    code = "file.row_excluded"
+                f.report.add(Finding(code, RULES[code].severity, sheet.name, f"A{record.row}",
+                                     display(record.raw.get("name")) or None, message,
+                                     record.row, None, f.name))
+
+
+def check_conservation(result: Consolidation) -> None:
+    """Every entry row of every readable input is accepted or on 问题清单 — or this raises.
+
+    Not an ``assert``: it must hold under ``python -O`` too, because a silently lost row
+    is exactly the failure the city office has with hand-made consolidations.
+    """
+    # By identity: every file and record object is alive while this runs.
+    accepted = {(id(r.file), id(r.record))
+                for rows in (result.projects, result.carriers, result.activities) for r in rows}
+    listed = {(i.file, i.finding.sheet, i.finding.row) for i in result.issues}
+    lost = []
+    for f in result.readable:
+        for sheet in ENTRY_SHEETS:
+            for record in f.records(sheet.key):
+                if (id(f), id(record)) in accepted:
+                    continue
+                if (f.name, record.sheet, record.row) not in listed:
+                    lost.append(f"{f.name} {record.sheet}!{record.row}")
+    if lost:
+        raise RuntimeError(f"汇总丢失了{len(lost)}行（程序错误）：{', '.join(lost[:5])}")

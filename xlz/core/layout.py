@@ -1,0 +1,119 @@
+"""Where things are in a town workbook: the contract between the template generator,
+the in-place writer, the readers and the add-in. Sheet names and headers are those of
+template-standard.md; positions of library-owned cells are fixed here.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from xlz.core.entries import ACTIVITIES, CARRIERS, PROJECTS
+
+GUIDE: Final = "填报说明"
+TASKS: Final = "任务分解"
+CARRIER_SUMMARY: Final = "载体汇总"
+RESULTS: Final = "校验结果"
+META_SHEET: Final = "_xlz"  # very hidden, mirrors the custom document properties
+
+TOWN_SHEETS: Final = (
+    GUIDE, PROJECTS.name, CARRIERS.name, ACTIVITIES.name, TASKS, CARRIER_SUMMARY, RESULTS,
+)
+
+# Entry sheets: header in row 1, entries from row 2 (1-based worksheet rows).
+HEADER_ROW: Final = 1
+FIRST_DATA_ROW: Final = 2
+# Rows prepared with dropdowns and live checks in a generated template.
+ENTRY_CAPACITY: Final = {PROJECTS.key: 1000, CARRIERS.key: 200, ACTIVITIES.key: 200}
+
+# 填报说明: a label in column A and its value in column B, at fixed rows.
+STATUS_LABELS: Final = {
+    "town": "镇区",
+    "plan": "年度计划",
+    "version": "模板版本",
+    "state": "校验状态",
+    "checked_at": "校验时间",
+    "errors": "错误数",
+    "warnings": "提醒数",
+}
+STATUS_FIRST_ROW: Final = 3
+STATUS_ROWS: Final = {key: STATUS_FIRST_ROW + i for i, key in enumerate(STATUS_LABELS)}
+STATUS_VALUE_COLUMN: Final = "B"
+# The cells `xlz validate` writes (the rest of the block is written by the generator).
+STATUS_WRITTEN: Final = ("state", "checked_at", "errors", "warnings")
+
+
+def status_cell(key: str) -> str:
+    return f"{STATUS_VALUE_COLUMN}{STATUS_ROWS[key]}"
+
+
+# 校验结果: one row per finding, header in row 1.
+RESULT_HEADERS: Final = ("序号", "严重程度", "位置", "列", "填写内容", "问题说明", "规则代码")
+
+# 任务分解: the five metrics of 附件2, one row each, header in row 1.
+TASK_HEADERS: Final = ("指标", "目标", "完成", "完成率", "洽谈中（在谈）")
+TASK_FIRST_ROW: Final = 2
+
+# 载体汇总: the 附件4 layout, plus area and progress.
+CARRIER_SUMMARY_HEADERS: Final = (
+    "序号", "建设镇区", "科创载体名称", "建设方式", "建设方向", "孵化面积（平方米）", "建设进度",
+)
+
+# Custom document properties (also rows of the _xlz sheet: key in A, value in B).
+META_TEMPLATE: Final = "xlz.template"
+META_STANDARD: Final = "xlz.standard"
+META_PLAN: Final = "xlz.plan"
+META_TOWN: Final = "xlz.town"
+META_GENERATED: Final = "xlz.generated"
+STANDARD_VERSION: Final = "1"
+
+
+# --- The city workbook (市级汇总表, template-standard.md section 5) ------------------
+# Shared by the city template (xlz/books/citytemplate.py) and the filled city workbook
+# (xlz/books/citybook.py): header in row 1 of every sheet, data from row 2.
+CITY_TASKS: Final = "任务分解表"
+CITY_CARRIERS: Final = "孵化载体汇总表"
+CITY_PROJECTS: Final = "项目信息库"
+CITY_ACTIVITIES: Final = "招商活动"
+CITY_SUBMISSIONS: Final = "报送情况"
+CITY_ISSUES: Final = "问题清单"
+CITY_SHEETS: Final = (
+    CITY_TASKS, CITY_CARRIERS, CITY_PROJECTS, CITY_ACTIVITIES, CITY_SUBMISSIONS, CITY_ISSUES,
+)
+
+# 任务分解表: the 附件2 layout, one row per town, each of the five metrics as
+# 目标 / 完成 / 完成率 (metric order as in xlz.core.plan.METRICS).
+CITY_METRIC_SHORT: Final = (
+    "科创人才服务类项目", "发明专利实审数", "实用新型专利授权数", "平台类项目", "基金类项目",
+)
+CITY_TASK_HEADERS: Final = ("镇区", *(
+    f"{label}{part}" for label in CITY_METRIC_SHORT for part in ("目标", "完成", "完成率")
+))
+CITY_TASK_FIRST_ROW: Final = 2  # first town row; the 13 towns follow in plan order
+# Rows right after the towns: the 合计 computed from the town rows, then 附件2's printed 合计.
+CITY_TOTAL_LABEL: Final = "合计（各镇区之和）"
+CITY_PRINTED_TOTAL_LABEL: Final = "合计（附件2印刷数）"
+# The city-target block (方案正文) below the table, one blank row apart: label in A,
+# figure in B. Keys are xlz.core.plan.CityTargets fields.
+CITY_TARGET_TITLE: Final = "全市目标（方案正文）"
+CITY_TARGET_LABELS: Final = {
+    "projects": "科创类、人才类、服务类项目（个）",
+    "platform": "平台类项目（个）",
+    "fund": "市场化运营基金类项目（个）",
+    "incubation_area_m2": "新建盘活科创载体孵化面积（平方米）",
+    "new_national_incubators": "新增国家级科技企业孵化器（家）",
+    "new_provincial_incubators": "新增省级科技企业孵化器（家）",
+}
+
+CITY_PROVENANCE_HEADERS: Final = ("来源文件", "SHA-256", "来源工作表", "来源行")
+CITY_HEADERS: Final = {
+    CITY_TASKS: CITY_TASK_HEADERS,
+    CITY_CARRIERS: CARRIER_SUMMARY_HEADERS,
+    CITY_PROJECTS: ("镇区", *PROJECTS.headers[:-2], *CITY_PROVENANCE_HEADERS),
+    CITY_ACTIVITIES: ("镇区", *ACTIVITIES.headers[:-2], "附件3序号", *CITY_PROVENANCE_HEADERS),
+    CITY_SUBMISSIONS: (
+        "镇区", "报送状态", "文件", "接收时间", "模板版本", "项目数", "载体数", "活动数",
+        "错误数", "提醒数", "被替换的文件",
+    ),
+    CITY_ISSUES: ("序号", "镇区", "文件", "严重程度", "位置", "列", "填写内容", "问题说明", "规则代码"),
+}
+CITY_SUBMISSION_STATES: Final = ("已报送", "未报送", "未通过校验")

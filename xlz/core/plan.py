@@ -1,0 +1,235 @@
+"""The plan: towns, targets and lists of one year, loaded from a JSON file in the package.
+
+A new year or another city is a new plan file, never a code change. Figures are kept
+exactly as printed in the source document; inconsistencies are reported by
+:mod:`xlz.core.plancheck`, never corrected here.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from xlz.core.text import match_key
+
+Metric = Literal["projects", "invention_patents", "utility_patents", "platform", "fund"]
+METRICS: tuple[Metric, ...] = (
+    "projects",
+    "invention_patents",
+    "utility_patents",
+    "platform",
+    "fund",
+)
+DEFAULT_PLAN = "rugao-2023"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+
+
+class Town(_Model):
+    code: str
+    name: str  # official name as printed in 附件2
+    short: str  # the short name used in 附件3/附件4 and by clerks
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def all_names(self) -> tuple[str, ...]:
+        return (self.name, self.short, *self.aliases)
+
+
+class Category(_Model):
+    code: str
+    name: str
+    metric: Literal["projects", "platform", "fund"]
+    definition: str
+
+
+class KeyField(_Model):
+    name: str
+    directions: tuple[str, ...]
+
+
+class Park(_Model):
+    name: str
+    direction: str  # as printed in section 三.1
+    fields: tuple[str, ...]
+
+
+class CityTargets(_Model):
+    projects: int
+    platform: int
+    fund: int
+    incubation_area_m2: int
+    new_national_incubators: int
+    new_provincial_incubators: int
+    text: str
+
+
+class Staffing(_Model):
+    city_center_min: int
+    town_min: int
+
+
+class TargetRow(_Model):
+    """One printed row of 附件2. ``None`` is a cell printed blank (no target), never 0."""
+
+    label: str
+    projects: int | None
+    invention_patents: int | None
+    utility_patents: int | None
+    platform: int | None
+    fund: int | None
+
+    def get(self, metric: Metric) -> int | None:
+        value: int | None = getattr(self, metric)
+        return value
+
+
+class TownTargetRow(TargetRow):
+    town: str
+
+
+class Attachment2(_Model):
+    title: str
+    headers: dict[str, str]
+    rows: tuple[TownTargetRow, ...]
+    printed_total: TargetRow
+
+
+class Activity(_Model):
+    seq: int
+    name: str
+    time: str  # as printed: "2月" or "全年"
+    month: int | None  # None for 全年
+    host: str  # as printed
+    host_towns: tuple[str, ...]
+
+
+class Carrier(_Model):
+    seq: int
+    town: str
+    town_label: str  # 建设镇区 as printed
+    name: str
+    method: str
+    direction: str  # 建设方向 as printed ("" when blank)
+    level: str | None
+    type: str | None
+    specialty: str | None
+
+
+class Person(_Model):
+    name: str
+    title: str
+
+
+class Office(_Model):
+    head: str
+    text: str
+
+
+class LeadingGroup(_Model):
+    title: str
+    leader: tuple[Person, ...]
+    deputies: tuple[Person, ...]
+    members: tuple[Person, ...]
+    office: Office
+
+
+class Plan(_Model):
+    id: str
+    standard: str
+    year: int
+    title: str
+    issuer: str
+    issued: str
+    source: str
+    city: str
+    office: str
+    towns: tuple[Town, ...]
+    categories: tuple[Category, ...]
+    fields: tuple[KeyField, ...]
+    other_field: str
+    parks: tuple[Park, ...]
+    city_targets: CityTargets
+    staffing: Staffing
+    attachment2: Attachment2
+    activities: tuple[Activity, ...]
+    carriers: tuple[Carrier, ...]
+    leading_group: LeadingGroup
+    lists: dict[str, tuple[str, ...]]
+    completed_statuses: tuple[str, ...]
+    pipeline_statuses: tuple[str, ...]
+
+    # --- look-ups -----------------------------------------------------------------
+    @functools.cached_property
+    def _town_index(self) -> dict[str, Town]:
+        index: dict[str, Town] = {}
+        for town in self.towns:
+            for name in town.all_names:
+                index[match_key(name)] = town
+        return index
+
+    def town(self, code: str) -> Town:
+        for town in self.towns:
+            if town.code == code:
+                return town
+        raise KeyError(code)
+
+    def resolve_town(self, text: str) -> Town | None:
+        """The town a clerk meant by ``text`` (official name, short name or alias)."""
+        return self._town_index.get(match_key(text))
+
+    def target(self, town_code: str) -> TownTargetRow:
+        for row in self.attachment2.rows:
+            if row.town == town_code:
+                return row
+        raise KeyError(town_code)
+
+    def carriers_of(self, town_code: str) -> tuple[Carrier, ...]:
+        return tuple(c for c in self.carriers if c.town == town_code)
+
+    @property
+    def category_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.categories)
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return (*(f.name for f in self.fields), self.other_field)
+
+    def choices(self, list_name: str) -> tuple[str, ...]:
+        """The values of a dropdown list by its Chinese name (plan lists and derived ones)."""
+        if list_name == "项目类别":
+            return self.category_names
+        if list_name == "产业领域":
+            return self.field_names
+        if list_name == "镇区":
+            return tuple(t.short for t in self.towns)
+        if list_name == "活动月份":
+            return (*(f"{m}" for m in range(1, 13)), "全年")
+        return self.lists[list_name]
+
+
+def available_plans() -> list[str]:
+    folder = resources.files("xlz") / "plans"
+    return sorted(p.name.removesuffix(".json") for p in folder.iterdir() if p.name.endswith(".json"))
+
+
+@functools.cache
+def load_plan(name_or_path: str | Path = DEFAULT_PLAN) -> Plan:
+    """Load a plan by its id (a file shipped in ``xlz/plans``) or from a JSON file path."""
+    path = Path(name_or_path)
+    if path.suffix == ".json" and path.exists():
+        data = path.read_bytes()
+    else:
+        ref = resources.files("xlz") / "plans" / f"{name_or_path}.json"
+        if not ref.is_file():
+            raise FileNotFoundError(
+                f"找不到计划文件“{name_or_path}”；可用的计划：{', '.join(available_plans())}"
+            )
+        data = ref.read_bytes()
+    return Plan.model_validate_json(data)

@@ -1,0 +1,120 @@
+"""The summaries a workbook shows: 任务分解 (targets against completion) and 载体汇总
+(the 附件4 layout). Pure computation over validated records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from xlz.core.plan import METRICS, Metric, Plan, TargetRow
+from xlz.core.validator import Record
+
+METRIC_LABELS: dict[Metric, str] = {
+    "projects": "科创类、人才类、服务类项目（个）",
+    "invention_patents": "其中：发明专利实审数（件）",
+    "utility_patents": "其中：实用新型专利授权数（件）",
+    "platform": "平台类项目（个）",
+    "fund": "基金类项目（个）",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class MetricProgress:
+    metric: Metric
+    label: str
+    target: int | None  # None: printed blank in 附件2 (no target), never 0
+    done: int
+    pipeline: int  # 洽谈中 projects (or their patents) — shown apart, never counted as done
+
+    @property
+    def rate(self) -> float | None:
+        """完成率; None where there is no target."""
+        if not self.target:
+            return None
+        return self.done / self.target
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """What a town's project records add up to, before any target is looked at."""
+
+    done: dict[Metric, int]
+    pipeline: dict[Metric, int]
+
+    @classmethod
+    def empty(cls) -> Tally:
+        return cls(dict.fromkeys(METRICS, 0), dict.fromkeys(METRICS, 0))
+
+
+def tally(records: Iterable[Record], plan: Plan) -> Tally:
+    """Count project records as :func:`progress` does (see there)."""
+    metric_of = {c.name: c.metric for c in plan.categories}
+    counts = Tally.empty()
+    done, pipeline = counts.done, counts.pipeline
+    # Status → bucket, looked up once per record (a city run has 100,000 records).
+    bucket_of: dict[str | None, dict[Metric, int]] = {s: pipeline for s in plan.pipeline_statuses}
+    bucket_of.update({s: done for s in plan.completed_statuses})  # completed wins a tie
+    for record in records:
+        values = record.values
+        metric = metric_of.get(values.get("category") or "")
+        if metric is None:
+            continue
+        bucket = bucket_of.get(values.get("status"))
+        if bucket is None:
+            continue
+        bucket[metric] += 1
+        if metric == "projects":
+            bucket["invention_patents"] += values.get("invention_patents") or 0
+            bucket["utility_patents"] += values.get("utility_patents") or 0
+    return counts
+
+
+def progress(records: Iterable[Record], target: TargetRow, plan: Plan) -> list[MetricProgress]:
+    """任务分解 for one town (or the city, given a total row) from its project records.
+
+    A project counts as done once its 项目进展 is one of the plan's completed statuses
+    (已签约 / 已注册 / 已投产); 洽谈中 is pipeline. Patents are those of the counted
+    科创/人才/服务 projects (附件2 lists them as 其中). Records whose category or status
+    could not be read count nowhere; the validator has reported them.
+    """
+    return progress_of(tally(records, plan), target)
+
+
+def progress_of(counts: Tally, target: TargetRow) -> list[MetricProgress]:
+    """:func:`progress` from records already counted."""
+    return [MetricProgress(m, METRIC_LABELS[m], target.get(m), counts.done[m],
+                           counts.pipeline[m]) for m in METRICS]
+
+
+def render_direction(level: str | None, kind: str | None, specialty: str | None) -> str:
+    """附件4's 建设方向 from level + type + （specialty）: 省级 + 专业孵化器 + 合成生物 →
+    ``省级专业孵化器（合成生物）``; 加速器 alone → ``加速器``; nothing → empty."""
+    if not kind:
+        return level or ""
+    text = f"{level or ''}{kind}"
+    if specialty:
+        text += f"（{specialty}）"
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierRow:
+    seq: int
+    town: str  # 建设镇区 (short name)
+    name: str
+    method: str
+    direction: str
+    area: float | None
+    progress: str | None
+
+
+def carrier_rows(records: Iterable[Record], town_short: str, start: int = 1) -> list[CarrierRow]:
+    rows = []
+    for seq, record in enumerate(records, start=start):
+        v = record.values
+        rows.append(CarrierRow(
+            seq, town_short, v.get("name") or "", v.get("method") or "",
+            render_direction(v.get("level"), v.get("type"), v.get("specialty")),
+            v.get("area"), v.get("progress"),
+        ))
+    return rows

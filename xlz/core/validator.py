@@ -1,0 +1,535 @@
+"""The validator over plain values: rows of cell values in, a report out.
+
+Every engine (fast batch reader, in-place writer, xlwings) turns a workbook into
+:class:`SheetValues` and calls :func:`validate_values`. Nothing here knows about
+openpyxl or xlwings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import operator
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from xlz.core import normalize as nz
+from xlz.core.catalogue import RULES, Check, Rule
+from xlz.core.cells import CellValue, cell_ref, display
+from xlz.core.entries import ENTRY_SHEETS, Column, EntrySheet, Kind
+from xlz.core.findings import Finding, Report
+from xlz.core.plan import Plan
+from xlz.core.text import clean_text, match_key
+
+_HEADER_SEARCH_ROWS = 10  # the header is row 1 in our templates; tolerate a few title rows
+_THING = {"project": "项目", "carrier": "载体", "activity": "活动"}
+
+
+@dataclass(frozen=True, slots=True)
+class SheetValues:
+    """The used range of one sheet as plain values.
+
+    ``rows[0]`` is worksheet row ``first_row`` (1-based); ``rows[i][0]`` is column
+    ``first_col`` (0-based). Rows may be ragged.
+    """
+
+    name: str
+    rows: Sequence[Sequence[CellValue]]
+    first_row: int = 1
+    first_col: int = 0
+
+
+@dataclass(slots=True)
+class Record:
+    """One entry row: what the clerk typed and what it means."""
+
+    sheet: str
+    row: int  # worksheet row, 1-based
+    raw: dict[str, CellValue]
+    values: dict[str, Any]  # parsed; None when empty or unreadable
+    errors: int = 0
+    warnings: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.errors == 0
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A worker process sends ~600 records per file to the parent: rebuilding them
+        # through __init__ is ~25 % cheaper both ways than the default slot-state dicts.
+        return (Record, (self.sheet, self.row, self.raw, self.values, self.errors,
+                         self.warnings))
+
+
+@dataclass(slots=True)
+class Validation:
+    report: Report
+    records: dict[str, list[Record]] = field(default_factory=dict)  # by sheet key
+    header_rows: dict[str, int] = field(default_factory=dict)  # by sheet key
+    columns: dict[str, dict[str, int]] = field(default_factory=dict)  # sheet key → col key → idx
+    # The validator's own columns of each sheet's records, as made (see seal()).
+    made: dict[str, tuple[tuple[str, ...], list[list[CellValue]], tuple[str, ...],
+                          list[list[Any]]]] = field(default_factory=dict, repr=False,
+                                                    compare=False)
+    sealed: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    def accepted(self, sheet_key: str) -> list[Record]:
+        return [r for r in self.records.get(sheet_key, []) if r.ok]
+
+    def seal(self) -> None:
+        """Pack the records for sending now, from the columns the validator made
+        instead of reading every dict back. Only for a validation nothing has changed
+        since it was made (a worker process calls this just before returning it)."""
+        from xlz.ops.packed import pack, pack_columns
+
+        self.sealed = {}
+        for key, records in self.records.items():
+            made = self.made.get(key)
+            if made is not None and all(len(c) == len(records) for c in (*made[1], *made[3])):
+                self.sealed[key] = pack_columns(records, *made)
+            else:
+                self.sealed[key] = pack(records)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Sent from a worker process: records travel as columns (see xlz.ops.packed).
+        from xlz.ops.packed import pack
+
+        packed = self.sealed if self.sealed is not None else \
+            {k: pack(v) for k, v in self.records.items()}
+        return (_unpack_validation, (self.report, packed, self.header_rows, self.columns))
+
+
+def _unpack_validation(report: Report, records: dict[str, Any], header_rows: dict[str, int],
+                       columns: dict[str, dict[str, int]]) -> Validation:
+    from xlz.ops.packed import unpack
+
+    return Validation(report, {k: unpack(v) for k, v in records.items()}, header_rows, columns)
+
+
+Parser = Callable[[CellValue], Any]
+_BLANK: tuple[str, Any] = ("blank", None)
+_INVALID: tuple[str, Any] = ("invalid", None)
+_NEGATIVE: tuple[str, Any] = ("negative", None)
+_OK_NONE: tuple[str, Any] = ("ok", None)  # an empty cell in an optional column
+_STATE = operator.itemgetter(0)
+_PARSED = operator.itemgetter(1)
+# A cell that needs a finding: its column, key, raw value, state and parsed value.
+_Problem = tuple[Column, str, CellValue, str, Any]
+# (type, value) → (state, parsed): what a value means in one column.
+_Cache = dict[tuple[type, CellValue], tuple[str, Any]]
+
+# Values of these kinds repeat across files (row numbers, list choices, counts, dates):
+# their outcomes are shared by every sheet checked against one plan in this process, so
+# a 500-file inbox judges "已签约" or 2023-03-05 once. Free text (names, telephone
+# numbers) does not repeat across towns and is cached per sheet only. The outcome
+# depends on the column and, for choices, the plan's lists: hence one store per plan.
+_SHARED_KINDS = frozenset({Kind.CHOICE, Kind.INTEGER, Kind.NUMBER, Kind.MONEY, Kind.AREA,
+                           Kind.DATE, Kind.MONTH})
+_SHARED_LIMIT = 20_000  # per column; a column past it starts again (memory stays bounded)
+
+
+@dataclass(slots=True)
+class _PlanMemo:
+    """What the checks of one plan keep between sheets and files in this process."""
+
+    caches: dict[tuple[str, str], _Cache] = field(default_factory=dict)  # (sheet, column)
+    setups: dict[str, _Setup] = field(default_factory=dict)  # by sheet key
+
+
+_SHARED: dict[int, tuple[weakref.ref[Plan], _PlanMemo]] = {}
+
+
+def _memo(plan: Plan) -> _PlanMemo:
+    key = id(plan)
+    entry = _SHARED.get(key)
+    if entry is None or entry[0]() is not plan:
+        entry = (weakref.ref(plan, lambda _: _SHARED.pop(key, None)), _PlanMemo())
+        _SHARED[key] = entry
+    return entry[1]
+
+
+@dataclass(frozen=True, slots=True)
+class _Setup:
+    """A sheet's parsers and rules under one plan: the same for every file."""
+
+    parsers: dict[str, Parser]
+    columns: dict[str, Column]
+    rules: dict[str, Rule]
+    cross_when: list[tuple[Rule, tuple[tuple[str, frozenset[str]], ...]]]
+    in_year: Rule | None
+
+
+def _setup(sheet: EntrySheet, plan: Plan) -> _Setup:
+    memo = _memo(plan)
+    found = memo.setups.get(sheet.key)
+    if found is None:
+        rules = {r.code: r for r in RULES.values() if r.sheet == sheet.name}
+        cross = [r for r in rules.values() if r.check in (Check.REQUIRED_IF, Check.EXPECTED_IF)]
+        found = memo.setups[sheet.key] = _Setup(
+            {c.key: _parser(c, plan) for c in sheet.input_columns},
+            {c.key: c for c in sheet.columns}, rules,
+            [(r, tuple((c.field, frozenset(c.values)) for c in r.when)) for r in cross],
+            rules.get(f"{sheet.key}.signed.in_year"))
+    return found
+
+
+def _parser(col: Column, plan: Plan) -> Parser:
+    kind = col.kind
+    if kind is Kind.CHOICE:
+        assert col.choices is not None
+        index = nz.choice_index(plan.choices(col.choices))
+        return lambda v: nz.parse_choice(v, index)
+    if kind is Kind.INTEGER:
+        return nz.parse_count
+    if kind is Kind.NUMBER:
+        return nz.parse_number
+    if kind is Kind.MONEY:
+        return lambda v: nz.parse_number(v, wan_yuan=True)
+    if kind is Kind.AREA:
+        return nz.parse_area
+    if kind is Kind.DATE:
+        return nz.parse_date
+    if kind is Kind.MONTH:
+        return nz.parse_month
+    if kind is Kind.PHONE:
+        def phone(v: CellValue) -> Any:
+            text = nz.parse_text(v)
+            return text if text is None or nz.phone_ok(text) else nz.INVALID
+        return phone
+    return nz.parse_text
+
+
+def _find_header_row(sheet: EntrySheet, values: SheetValues) -> tuple[int, dict[str, int]] | None:
+    """Locate the header row and map column keys to 0-based indexes into a row."""
+    wanted = {match_key(c.header): c.key for c in sheet.columns}
+    best: tuple[int, dict[str, int]] | None = None
+    for offset, row in enumerate(values.rows[:_HEADER_SEARCH_ROWS]):
+        found: dict[str, int] = {}
+        for idx, cell in enumerate(row):
+            if isinstance(cell, str):
+                key = wanted.get(match_key(cell))
+                if key is not None and key not in found:
+                    found[key] = idx
+        if len(found) > (len(best[1]) if best else 1):
+            best = (offset, found)
+    return best
+
+
+class _SheetChecker:
+    def __init__(self, sheet: EntrySheet, plan: Plan, values: SheetValues, report: Report,
+                 source: str | None) -> None:
+        self.sheet = sheet
+        self.plan = plan
+        self.values = values
+        self.report = report
+        self.source = source
+        setup = _setup(sheet, plan)
+        self.parsers = setup.parsers
+        self.columns = setup.columns
+        self.rules = setup.rules
+        self.input_columns = sheet.input_columns
+        self.cross_when = setup.cross_when
+        self.in_year = setup.in_year
+        self.col_index: dict[str, int] = {}
+        # The columns check_cells reads and makes (see Validation.seal).
+        self.raw_columns: dict[str, list[CellValue]] = {}
+        self.value_columns: tuple[tuple[str, ...], list[list[Any]]] = ((), [])
+        self._cell_plan: list[tuple[Column, str, _Cache | None]] | None = None
+
+    def finding(self, rule: Rule, record: Record | None, col_key: str | None, value: CellValue,
+                **extra: Any) -> None:
+        header = self.columns[col_key].header if col_key else None
+        row = record.row if record else None
+        cell = None
+        if row is not None and col_key is not None and col_key in self.col_index:
+            cell = cell_ref(row, self.values.first_col + self.col_index[col_key])
+        address = f"{self.sheet.name}!{cell}" if cell else self.sheet.name
+        shown = display(value) or "（空白）"
+        if len(shown) > 40:  # a message quotes the start of a long value, not all of it
+            shown = shown[:40] + "…"
+        message = rule.format(address=address, header=header, value=shown, **extra)
+        self.report.add(Finding(rule.code, rule.severity, self.sheet.name, cell, value, message,
+                                row, header, self.source))
+        if record is not None:
+            if rule.severity.value == "错误":
+                record.errors += 1
+            else:
+                record.warnings += 1
+
+    def locate_columns(self) -> int | None:
+        located = _find_header_row(self.sheet, self.values)
+        if located is None:
+            self.report.add(_structure("workbook.column.missing", self.sheet.name, None,
+                                       self.source, header=self.sheet.input_columns[1].header,
+                                       header_row=self.values.first_row))
+            return None
+        offset, found = located
+        self.col_index = found
+        header_row = self.values.first_row + offset
+        for col in self.sheet.input_columns:
+            if col.key not in found:
+                self.report.add(_structure("workbook.column.missing", self.sheet.name, None,
+                                           self.source, header=col.header, header_row=header_row))
+        return offset
+
+    def read_records(self, offset: int) -> list[Record]:
+        records: list[Record] = []
+        significant = [c.key for c in self.sheet.input_columns if c.key != "seq"]
+        located = list(self.col_index.items())
+        is_blank = nz.is_blank
+        name, first_row = self.sheet.name, self.values.first_row
+        keys = [key for key, _ in located]
+        # One C-level call per row picks the located cells (most rows are that wide).
+        pick = operator.itemgetter(*(idx for _, idx in located)) if len(located) > 1 else None
+        reach = max((idx for _, idx in located), default=-1)
+        for i, row in enumerate(self.values.rows[offset + 1:], start=offset + 1):
+            width = len(row)
+            if pick is not None and width > reach:
+                raw: dict[str, CellValue] = dict(zip(keys, pick(row), strict=True))
+            else:
+                raw = {key: row[idx] if idx < width else None for key, idx in located}
+            for k in significant:
+                if not is_blank(raw.get(k)):
+                    break
+            else:
+                continue
+            records.append(Record(name, first_row + i, raw, {}))
+        return records
+
+    def _judge(self, col: Column, raw: CellValue) -> tuple[str, Any]:
+        """What one non-empty cell means: ("ok" | "blank" | "invalid" | "negative" |
+        "too_long", parsed). Depends on the column and the value only."""
+        if raw.__class__ is str and col.kind is Kind.TEXT:
+            # Free text is mostly unique (names): the short way through what is_blank,
+            # parse_text and the checks below do with a string.
+            if not raw.strip().strip("\u200b\ufeff").strip():
+                return _BLANK
+            text = clean_text(raw) or None
+            if text is not None and col.max_length is not None and len(text) > col.max_length:
+                return "too_long", text
+            return "ok", text
+        if nz.is_blank(raw):
+            return _BLANK
+        parsed = self.parsers[col.key](raw)
+        if parsed is nz.INVALID:
+            return _INVALID
+        if isinstance(parsed, float | int) and not isinstance(parsed, bool) and parsed < 0:
+            return _NEGATIVE
+        if col.max_length is not None and isinstance(parsed, str) and \
+                len(parsed) > col.max_length:
+            return "too_long", parsed
+        return "ok", parsed
+
+    def check_cells(self, records: list[Record]) -> dict[int, list[_Problem]]:
+        """Parse every cell into ``record.values``; return the cells that need a
+        finding, by record index (reported row by row in :meth:`run`).
+
+        Column by column, because clerks repeat values (categories, statuses, counts)
+        down a column: each distinct value is judged once, and the work per cell is a
+        cache look-up in a comprehension."""
+        problems: dict[int, list[_Problem]] = {}
+        keys: list[str] = []
+        parsed_columns: list[list[Any]] = []
+        nothing = [None] * len(records)
+        for col, key, cache in self.cell_plan():
+            keys.append(key)
+            if cache is None:  # the column is not in the sheet
+                parsed_columns.append(nothing)
+                continue
+            raws = self.raw_columns[key] = [r.raw[key] for r in records]
+            blank = _BLANK if col.required is not None else _OK_NONE
+            miss = functools.partial(self._judge_and_keep, col, cache)
+            get = cache.get
+            # Every CellValue is hashable; a key that is never stored (a zero, an aware
+            # datetime) simply misses. Outcomes are non-empty tuples, so never falsy.
+            outcomes = [blank if v is None else (get((v.__class__, v)) or miss(v))
+                        for v in raws]
+            parsed_columns.append(list(map(_PARSED, outcomes)))
+            states = list(map(_STATE, outcomes))
+            if states.count("ok") == len(states):  # the usual column: nothing to report
+                continue
+            for i, state in enumerate(states):
+                if state == "ok" or (state == "blank" and blank is _OK_NONE):
+                    continue
+                problems.setdefault(i, []).append((col, key, raws[i], state, outcomes[i][1]))
+        for record, parsed in zip(records, zip(*parsed_columns, strict=True), strict=True):
+            record.values = dict(zip(keys, parsed, strict=True))
+        self.value_columns = (tuple(keys), parsed_columns)
+        return problems
+
+    def _judge_and_keep(self, col: Column, cache: _Cache, raw: CellValue) -> tuple[str, Any]:
+        outcome = self._judge(col, raw)
+        cls = raw.__class__
+        if cls is str or cls is int or (cls is float and raw) or cls is bool or \
+                cls is dt.date or (cls is dt.datetime and raw.tzinfo is None):  # type: ignore[union-attr]
+            # Keyed by type too: 1, 1.0 and True are equal but parse differently. Zeros
+            # (±0.0) and aware datetimes (equal across zones) are not kept.
+            cache[(cls, raw)] = outcome
+        return outcome
+
+    def report_cells(self, record: Record, problems: list[_Problem]) -> None:
+        for col, key, raw, state, parsed in problems:
+            if state == "blank":
+                self.finding(self.rules[f"{self.sheet.key}.{key}.required"], record, key, raw)
+            elif state == "invalid":
+                rule = self.rules[f"{self.sheet.key}.{key}.invalid"]
+                choices = "、".join(self.plan.choices(col.choices)) if col.choices else ""
+                self.finding(rule, record, key, raw, choices=choices,
+                             expected=rule.params.get("expected", ""))
+            elif state == "negative":
+                self.finding(self.rules[f"{self.sheet.key}.{key}.negative"], record, key, raw)
+            else:
+                assert col.max_length is not None
+                self.finding(self.rules[f"{self.sheet.key}.{key}.too_long"], record, key, raw,
+                             length=len(parsed), max_length=col.max_length)
+
+    def cell_plan(self) -> list[tuple[Column, str, _Cache | None]]:
+        if self._cell_plan is None:
+            shared = _memo(self.plan).caches
+            plan: list[tuple[Column, str, _Cache | None]] = []
+            for col in self.input_columns:
+                cache: _Cache | None = None
+                if col.key in self.col_index:
+                    if col.kind in _SHARED_KINDS:
+                        cache = shared.setdefault((self.sheet.key, col.key), {})
+                        if len(cache) > _SHARED_LIMIT:
+                            cache.clear()
+                    else:
+                        cache = {}
+                plan.append((col, col.key, cache))
+            self._cell_plan = plan
+        return self._cell_plan
+
+    def check_cross(self, records: list[Record]) -> dict[int, list[Rule]]:
+        """The rules between fields (平台类 needs 依托单位 …) each record breaks, by
+        record index, in catalogue order. Rule by rule over all records: a handful of
+        rules, and most records match none of their conditions."""
+        hits: dict[int, list[Rule]] = {}
+        values = [r.values for r in records]
+        for rule, when in self.cross_when:
+            assert rule.field is not None
+            if rule.field not in self.col_index:
+                continue
+            matching: Iterable[int] = range(len(records))
+            for field_key, allowed in when:
+                matching = [i for i in matching if values[i].get(field_key) in allowed]
+            if rule.check is Check.REQUIRED_IF:
+                # An unreadable value was already reported; only a truly empty cell is
+                # missing.
+                broken = [i for i in matching if nz.is_blank(records[i].raw.get(rule.field))]
+            else:
+                broken = [i for i in matching if values[i].get(rule.field) not in rule.expected]
+            for i in broken:
+                hits.setdefault(i, []).append(rule)
+        in_year = self.in_year
+        if in_year is not None:
+            year = self.plan.year
+            for i, v in enumerate(values):
+                signed = v.get("signed")
+                if isinstance(signed, dt.date) and signed.year != year:
+                    hits.setdefault(i, []).append(in_year)
+        return hits
+
+    def report_cross(self, record: Record, rules: list[Rule]) -> None:
+        values = record.values
+        for rule in rules:
+            if rule is self.in_year:
+                signed = values["signed"]
+                self.finding(rule, record, "signed", signed.isoformat(), year=self.plan.year)
+                continue
+            assert rule.field is not None
+            self.finding(rule, record, rule.field, record.raw.get(rule.field),
+                         category=values.get("category"), status=values.get("status"))
+
+    def check_duplicates(self, records: list[Record]) -> None:
+        for col in self.sheet.input_columns:
+            if not col.unique:
+                continue
+            rule = self.rules[f"{self.sheet.key}.{col.key}.duplicate"]
+            first: dict[str, int] = {}
+            for record in records:
+                value = record.values.get(col.key)
+                if not isinstance(value, str):
+                    continue
+                key = match_key(value)
+                if key in first:
+                    self.finding(rule, record, col.key, record.raw[col.key],
+                                 other_row=first[key], thing=_THING[self.sheet.key])
+                else:
+                    first[key] = record.row
+
+    def run(self) -> tuple[list[Record], int | None]:
+        offset = self.locate_columns()
+        if offset is None:
+            return [], None
+        records = self.read_records(offset)
+        problems = self.check_cells(records)
+        crossed = self.check_cross(records)
+        for i, record in enumerate(records):  # findings row by row, as a clerk reads them
+            found = problems.get(i)
+            if found is not None:
+                self.report_cells(record, found)
+            broken = crossed.get(i)
+            if broken is not None:
+                self.report_cross(record, broken)
+        self.check_duplicates(records)
+        self.report.rows_checked[self.sheet.name] = len(records)
+        return records, self.values.first_row + offset
+
+
+def _structure(code: str, sheet: str, cell: str | None, source: str | None, **extra: Any
+               ) -> Finding:
+    rule = RULES[code]
+    return Finding(code, rule.severity, sheet, cell, None, rule.format(sheet=sheet, **extra),
+                   file=source)
+
+
+def _check_carrier_references(validation: Validation, checkers: dict[str, _SheetChecker]) -> None:
+    projects = checkers.get("project")
+    if projects is None or "carrier" not in checkers:
+        return
+    rule = RULES["project.carrier.refers_to"]
+    known = {match_key(r.values["name"]) for r in validation.records.get("carrier", [])
+             if isinstance(r.values.get("name"), str)}
+    for record in validation.records.get("project", []):
+        carrier = record.values.get("carrier")
+        if isinstance(carrier, str) and match_key(carrier) not in known:
+            projects.finding(rule, record, "carrier", record.raw["carrier"])
+
+
+def validate_values(
+    sheets: Mapping[str, SheetValues],
+    plan: Plan,
+    *,
+    source: str | None = None,
+    only: Sequence[str] | None = None,
+) -> Validation:
+    """Check the entry sheets of one workbook. ``sheets`` maps sheet names to values;
+    ``only`` restricts the check to some entry sheets (by key or name)."""
+    report = Report(source=source)
+    validation = Validation(report)
+    checkers: dict[str, _SheetChecker] = {}
+    for sheet in ENTRY_SHEETS:
+        if only is not None and sheet.key not in only and sheet.name not in only:
+            continue
+        values = sheets.get(sheet.name)
+        if values is None:
+            report.add(_structure("workbook.sheet.missing", sheet.name, None, source))
+            continue
+        checker = _SheetChecker(sheet, plan, values, report, source)
+        records, header_row = checker.run()
+        validation.records[sheet.key] = records
+        if records:
+            raw_keys = tuple(records[0].raw)
+            value_keys, value_columns = checker.value_columns
+            validation.made[sheet.key] = (
+                raw_keys, [checker.raw_columns.get(k) or [r.raw[k] for r in records]
+                           for k in raw_keys], value_keys, value_columns)
+        if header_row is not None:
+            validation.header_rows[sheet.key] = header_row
+            validation.columns[sheet.key] = dict(checker.col_index)
+        checkers[sheet.key] = checker
+    _check_carrier_references(validation, checkers)
+    return validation

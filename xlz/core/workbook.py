@@ -1,0 +1,18 @@
+"""What a reader hands the core about one workbook file: its format, sheets, the xlz.*
+metadata and its hash. Readers (``xlz.io.read``, the xlwings engine) fill it in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from xlz.core.validator import SheetValues
+
+
+@dataclass(slots=True)
+class WorkbookData:
+    path: str
+    format: str  # from xlz.io.intake.sniff: xlsx, xlsm, xls, ods, ...
+    sheets: dict[str, SheetValues]
+    properties: dict[str, str]  # the xlz.* metadata (custom properties, else the _xlz sheet)
+    sha256: str
+    hidden: frozenset[str] = field(default_factory=frozenset)  # hidden / very hidden sheets

@@ -1,0 +1,1 @@
+"""Files: intake and format sniffing, the reader, inbox expansion (folders, .zip, .eml), the in-place writer."""

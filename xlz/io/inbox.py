@@ -1,0 +1,494 @@
+"""Expand what the city office points ``xlz consolidate`` at — files, folders, ``.zip``
+archives, saved emails — into submissions: one workbook each, with a display name, the
+SHA-256 of its bytes and a submission time.
+
+Everything here is bounded, because the inbox is untrusted: archives are read member by
+member with caps on size, ratio, count and nesting, and a workbook container (xlsx/xlsm/
+ods are zips too) is checked the same way before any reader sees it. Problems are
+returned as :class:`SourceProblem` values (a finding per source), never raised, so one
+bad attachment does not stop the run. Inputs are only ever read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import email
+import email.policy
+import email.utils
+import hashlib
+import io
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage, Message
+from pathlib import Path
+
+from xlz.ooxml.inflate import member_chunks
+
+WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".ods", ".et", ".ett", ".xltx", ".xlsb"})
+ZIP_SUFFIXES = frozenset({".zip"})
+EMAIL_SUFFIXES = frozenset({".eml"})
+SEPARATOR = " › "  # between a container and what is inside it, in display names
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Caps for untrusted containers. A real town file is well under 10 MB; the caps
+    leave room for a big year and stop a zip bomb long before memory runs out."""
+
+    member_bytes: int = 200 * 1024 * 1024  # one uncompressed member
+    total_bytes: int = 1024 * 1024 * 1024  # all members of one archive
+    ratio: float = 200.0  # uncompressed / compressed, checked on members above ratio_floor
+    ratio_floor: int = 8 * 1024 * 1024
+    members: int = 10_000
+    depth: int = 3  # archives inside archives (an email counts as one level)
+
+
+DEFAULT_LIMITS = Limits()
+
+
+class SourceKind:
+    FILE = "文件"
+    ZIP = "压缩包"
+    EMAIL = "邮件"
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """One workbook to consolidate. ``path`` is the file to read: the original for a
+    plain file, a private temporary copy for an archive member or attachment."""
+
+    name: str  # display name, e.g. ``收件箱/邮件.eml › 附件.xlsx``
+    path: Path
+    sha256: str
+    received: dt.datetime  # aware; email date, else zip entry time / file mtime
+    received_from: str  # 邮件日期 / 压缩包时间 / 文件时间
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class SourceProblem:
+    """A source that yields no workbook: ``code`` is a rule code of the catalogue."""
+
+    name: str
+    code: str
+    reason: str
+
+
+Item = Submission | SourceProblem
+
+
+class _Exceeded(Exception):
+    """An archive crossed a limit (size, ratio, count, depth)."""
+
+
+# --------------------------------------------------------------------------- names
+
+
+def _zip_name(info: zipfile.ZipInfo) -> str:
+    """The member name as its author typed it. Flag 0x800 means UTF-8; otherwise Python
+    decoded the bytes as CP437, which Chinese Windows archivers never meant: they wrote
+    GBK. Undo CP437 and try UTF-8 (some tools omit the flag), then GB18030."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        raw = info.filename.encode("cp437")
+    except UnicodeEncodeError:
+        return info.filename
+    for codec in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(codec)
+        except UnicodeDecodeError:
+            continue
+    return info.filename
+
+
+def _fix_header_text(text: str) -> str:
+    """Raw 8-bit GBK in a header (no encoded-word) arrives as surrogate escapes."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in text):
+        return text
+    raw = text.encode("utf-8", "surrogateescape")
+    for codec in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(codec)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("gb18030", "replace")
+
+
+def _attachment_name(part: Message) -> str | None:
+    """RFC 2231 (``filename*=GBK''%B6...``) and RFC 2047 (``filename="=?GBK?B?...?="``,
+    not allowed by the RFC but what most Chinese mail clients send) are both decoded by
+    the email package's default policy; ``name=`` on Content-Type is the fallback."""
+    name = part.get_filename() or part.get_param("name", header="content-type")
+    if not isinstance(name, str) or not name:
+        return None
+    if "=?" in name:  # an encoded-word the parser left alone (e.g. split across lines)
+        from email.header import decode_header, make_header
+
+        with contextlib.suppress(Exception):
+            name = str(make_header(decode_header(name)))
+    return _fix_header_text(name).replace("\\", "/").rsplit("/", 1)[-1].strip()
+
+
+def kind_of(name: str) -> str | None:
+    suffix = Path(name).suffix.lower()
+    if suffix in ZIP_SUFFIXES:
+        return SourceKind.ZIP
+    if suffix in EMAIL_SUFFIXES:
+        return SourceKind.EMAIL
+    if suffix in WORKBOOK_SUFFIXES:
+        return SourceKind.FILE
+    return None
+
+
+# --------------------------------------------------------------------------- bounds
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budget: list[int]
+                 ) -> bytes:
+    """Decompress one member in chunks, stopping at the first limit crossed."""
+    if info.flag_bits & 0x1:
+        raise zipfile.BadZipFile("加密的压缩包成员")
+    with zf.open(info) as stream:  # zipfile: also bzip2 and LZMA members of user archives
+        return b"".join(_counted(iter(lambda: stream.read(1 << 20), b""), info, limits,
+                                 budget))
+
+
+def _counted(chunks: Iterable[bytes], info: zipfile.ZipInfo, limits: Limits,
+             budget: list[int]) -> Iterator[bytes]:
+    """``chunks`` of one member, counted against the caps as they come. The declared
+    sizes in the header can lie, so the bytes actually produced are what is counted."""
+    produced = 0
+    for chunk in chunks:
+        produced += len(chunk)
+        budget[0] -= len(chunk)
+        if produced > limits.member_bytes:
+            raise _Exceeded(f"成员“{info.filename}”解压后超过{limits.member_bytes >> 20} MB")
+        if budget[0] < 0:
+            raise _Exceeded(f"解压后总大小超过{limits.total_bytes >> 20} MB")
+        if produced > limits.ratio_floor and \
+                produced > limits.ratio * max(info.compress_size, 1):
+            raise _Exceeded(f"成员“{info.filename}”压缩比超过{limits.ratio:.0f}倍（疑似压缩炸弹）")
+        yield chunk
+
+
+def _members(zf: zipfile.ZipFile, limits: Limits) -> list[zipfile.ZipInfo]:
+    infos = [i for i in zf.infolist() if not i.is_dir()]
+    if len(infos) > limits.members:
+        raise _Exceeded(f"成员多达{len(infos)}个，超过{limits.members}个上限")
+    return infos
+
+
+_XML_DTD = (b"<!DOCTYPE", b"<!ENTITY")
+
+
+@dataclass(frozen=True, slots=True)
+class Inspection:
+    """What the guard learnt about a zip-based workbook while inflating all of it."""
+
+    problem: tuple[str, str] | None  # (rule code, reason) when no reader may see it
+    names: frozenset[str] = frozenset()  # every member
+    parts: dict[str, bytes] = field(default_factory=dict)  # the members asked for, whole
+
+
+KEEP_LIMIT = 1 << 20  # a part kept whole for the caller (content types, properties)
+
+
+def check_container(data_or_path: bytes | Path, limits: Limits = DEFAULT_LIMITS
+                    ) -> tuple[str, str] | None:
+    """``(rule code, reason)`` when a zip-based workbook (xlsx/xlsm/ods) must not be
+    handed to a reader, else None. See :func:`inspect_container`."""
+    return inspect_container(data_or_path, limits).problem
+
+
+def inspect_container(data_or_path: bytes | Path, limits: Limits = DEFAULT_LIMITS,
+                      keep: Iterable[str] = ()) -> Inspection:
+    """Guard a zip-based workbook before any reader sees it, and hand back the small
+    parts named in ``keep`` (up to :data:`KEEP_LIMIT` each), so that the caller need
+    not open the package again to learn its format or its properties.
+
+    Streams every member through the same caps as an archive (the declared sizes of a
+    zip bomb lie; the bytes produced do not) and looks for a DTD at the start of every
+    XML part: no spreadsheet application writes one, and entity expansion (the "billion
+    laughs" XML bomb) needs one.
+    """
+    wanted = frozenset(keep)
+    parts: dict[str, bytes] = {}
+    names: frozenset[str] = frozenset()
+    try:
+        with _container_bytes(data_or_path, limits) as buf, zipfile.ZipFile(io.BytesIO(buf)) as zf:
+            budget = [limits.total_bytes]
+            infos = _members(zf, limits)
+            names = frozenset(i.filename for i in infos)
+            for info in infos:
+                if info.flag_bits & 0x1:
+                    return Inspection(("file.encrypted", "文件已加密"), names)
+                head = _inflate_counted(buf, info, limits, budget, parts, wanted)
+                if info.filename.endswith((".xml", ".rels", ".vml")) and \
+                        any(tag in head for tag in _XML_DTD):
+                    return Inspection(("file.too_large",
+                                       f"部件 {info.filename} 含有 XML 实体声明（疑似 XML 炸弹）"),
+                                      names)
+    except _Exceeded as exc:
+        return Inspection(("file.too_large", str(exc)), names)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        return Inspection(("file.corrupt", f"压缩结构损坏：{exc}"), names)
+    except Exception as exc:  # anything else a damaged stream raises
+        return Inspection(("file.corrupt", f"压缩结构损坏：{type(exc).__name__}: {exc}"), names)
+    return Inspection(None, names, parts)
+
+
+@contextlib.contextmanager
+def _container_bytes(data_or_path: bytes | Path, limits: Limits) -> Iterator[bytes]:
+    if isinstance(data_or_path, bytes):
+        yield data_or_path
+        return
+    # One read of the whole file: members are sliced out of it, no seek per part. A
+    # file larger than everything it may unpack to is refused before it is read.
+    with open(data_or_path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size > limits.total_bytes:
+            raise _Exceeded(f"文件大小超过{limits.total_bytes >> 20} MB")
+        yield fh.read()
+
+
+def _inflate_counted(buf: bytes, info: zipfile.ZipInfo, limits: Limits, budget: list[int],
+                     parts: dict[str, bytes], wanted: frozenset[str]) -> bytes:
+    """Inflate a member to the end (counting), keeping its first 4 KB — and all of it
+    when the caller asked for it and it is small."""
+    head = b""
+    produced = 0
+    kept: list[bytes] | None = [] if info.filename in wanted else None
+    for chunk in _counted(member_chunks(buf, info), info, limits, budget):
+        if not head:
+            head = chunk[:4096]
+        produced += len(chunk)
+        if kept is not None:
+            kept.append(chunk)
+            if produced > KEEP_LIMIT:
+                kept = None
+    if kept is not None:
+        parts[info.filename] = b"".join(kept)
+    return head
+
+
+# --------------------------------------------------------------------------- expansion
+
+
+def _local(timestamp: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(timestamp).astimezone()
+
+
+class Expander:
+    """Turns sources into submissions. Members and attachments are written to a private
+    temporary folder, removed by :meth:`close` (use it as a context manager)."""
+
+    def __init__(self, limits: Limits = DEFAULT_LIMITS,
+                 exclude: Iterable[str | os.PathLike[str]] = ()) -> None:
+        self.limits = limits
+        # The city workbook itself, when the office writes it into the inbox folder:
+        # next week's run must not read last week's output as a submission.
+        self.exclude = {Path(p).resolve() for p in exclude}
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._count = 0
+
+    def __enter__(self) -> Expander:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def expand(self, sources: Iterable[str | os.PathLike[str]]) -> Iterator[Item]:
+        for source in sources:
+            path = Path(source)
+            if path.is_dir():
+                yield from self._folder(path)
+            elif path.exists():
+                yield from self._file(path, str(path), explicit=True)
+            else:
+                yield SourceProblem(str(path), "file.unreadable", "文件或文件夹不存在")
+
+    # -- on disk
+    def _folder(self, folder: Path) -> Iterator[Item]:
+        folder = folder.resolve()
+        # Sorted walk: the same inbox gives the same order (and the same workbook).
+        for root, dirs, files in os.walk(folder):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                if name.startswith((".", "~$")):  # hidden files, Office lock files
+                    continue
+                if kind_of(name) is None:
+                    continue  # a folder of mail may hold anything; only ours are read
+                path = Path(root, name)
+                if path.resolve() in self.exclude:
+                    continue
+                # Shown relative to the folder's parent: 收件箱/石庄镇报送.eml
+                shown = path.relative_to(folder.resolve().parent) if path.is_absolute() \
+                    else path
+                yield from self._file(path, str(shown), explicit=False)
+
+    def _file(self, path: Path, name: str, *, explicit: bool) -> Iterator[Item]:
+        try:
+            stat = path.stat()
+            kind = kind_of(path.name)
+            if kind == SourceKind.ZIP:
+                with path.open("rb") as fh:
+                    data = fh.read()
+                yield from self._zip(data, name, _local(stat.st_mtime), depth=1)
+            elif kind == SourceKind.EMAIL:
+                yield from self._email(path.read_bytes(), name, _local(stat.st_mtime), depth=1)
+            else:
+                # A plain workbook is read where it lies: hash it streaming, never copy.
+                digest = hashlib.sha256()
+                with path.open("rb") as fh:
+                    while chunk := fh.read(1 << 20):
+                        digest.update(chunk)
+                yield Submission(name, path, digest.hexdigest(), _local(stat.st_mtime),
+                                 "文件时间", stat.st_size)
+        except OSError as exc:
+            yield SourceProblem(name, "file.unreadable", f"无法打开（{exc.strerror or exc}）")
+
+    # -- in memory
+    def _spill(self, data: bytes, name: str) -> Path:
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="xlz-inbox-")
+        self._count += 1
+        # One folder per submission, keeping the attachment's own name: readers name the
+        # file in their messages, and the clerk knows it by that name, not by a temp name.
+        folder = Path(self._tmp.name, f"{self._count:05d}")
+        folder.mkdir()
+        base = name.rsplit(SEPARATOR, 1)[-1].rsplit("/", 1)[-1] or "附件"
+        if len(base.encode()) > 200:  # file systems cap a name at 255 bytes
+            base = base[:60] + Path(base).suffix
+        path = folder / base
+        path.write_bytes(data)
+        return path
+
+    def _inner(self, data: bytes, name: str, received: dt.datetime, received_from: str,
+               depth: int) -> Iterator[Item]:
+        kind = kind_of(name)
+        if kind == SourceKind.ZIP:
+            yield from self._zip(data, name, received, depth + 1)
+        elif kind == SourceKind.EMAIL:
+            yield from self._email(data, name, received, depth + 1)
+        else:
+            yield Submission(name, self._spill(data, name), hashlib.sha256(data).hexdigest(),
+                             received, received_from, len(data))
+
+    def _zip(self, data: bytes, name: str, received: dt.datetime, depth: int
+             ) -> Iterator[Item]:
+        if depth > self.limits.depth:
+            yield SourceProblem(name, "file.archive_limit",
+                                f"压缩包嵌套超过{self.limits.depth}层，未展开")
+            return
+        try:
+            zf = zipfile.ZipFile(io.BytesIO(data))
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            yield SourceProblem(name, "file.unreadable", f"压缩包已损坏（{exc}）")
+            return
+        found = False
+        budget = [self.limits.total_bytes]
+        with zf:
+            try:
+                infos = _members(zf, self.limits)
+            except _Exceeded as exc:
+                yield SourceProblem(name, "file.archive_limit", str(exc))
+                return
+            for info in infos:
+                member = _zip_name(info)
+                base = member.rsplit("/", 1)[-1]
+                if base.startswith((".", "~$")) or member.startswith("__MACOSX/") or \
+                        kind_of(base) is None:
+                    continue
+                found = True
+                shown = f"{name}{SEPARATOR}{member}"
+                try:
+                    content = _read_member(zf, info, self.limits, budget)
+                except _Exceeded as exc:
+                    yield SourceProblem(shown, "file.archive_limit", str(exc))
+                    if budget[0] < 0:
+                        return  # the archive's whole budget is spent: stop reading it
+                    continue
+                except Exception as exc:  # BadZipFile, zlib.error, EOFError … of one member
+                    yield SourceProblem(shown, "file.unreadable", f"无法解压（{exc}）")
+                    continue
+                try:
+                    when = dt.datetime(*info.date_time).astimezone()
+                    source = "压缩包时间"
+                except ValueError:
+                    when, source = received, "文件时间"
+                yield from self._inner(content, shown, when, source, depth)
+        if not found:
+            yield SourceProblem(name, "file.no_workbook", "未找到 .xlsx、.xls、.ods 等文件")
+
+    def _email(self, data: bytes, name: str, received: dt.datetime, depth: int
+               ) -> Iterator[Item]:
+        if depth > self.limits.depth:
+            yield SourceProblem(name, "file.archive_limit",
+                                f"邮件嵌套超过{self.limits.depth}层，未展开")
+            return
+        try:
+            message = email.message_from_bytes(data, policy=email.policy.default)
+        except Exception as exc:  # the parser is lenient; this is a last resort
+            yield SourceProblem(name, "file.unreadable", f"邮件无法解析（{exc}）")
+            return
+        when, source = received, "文件时间"
+        date = message.get("Date")
+        if date:
+            with contextlib.suppress(TypeError, ValueError, IndexError):
+                parsed = email.utils.parsedate_to_datetime(str(date))
+                when = parsed if parsed.tzinfo else parsed.astimezone()
+                source = "邮件日期"
+        attachments = list(_attachments(message))
+        if not attachments:
+            yield SourceProblem(name, "file.email_no_attachment", "没有附件")
+            return
+        found = False
+        for index, part in enumerate(attachments, start=1):
+            if part.get_content_type() == "message/rfc822":  # a forwarded email
+                inner = part.get_payload()
+                inner_msg = inner[0] if isinstance(inner, list) and inner else None
+                if isinstance(inner_msg, Message):
+                    found = True
+                    yield from self._email(inner_msg.as_bytes(), f"{name}{SEPARATOR}转发邮件{index}",
+                                           when, depth + 1)
+                continue
+            filename = _attachment_name(part) or f"附件{index}"
+            if kind_of(filename) is None:
+                continue  # signatures, pictures, documents
+            payload = part.get_payload(decode=True)
+            if not isinstance(payload, bytes):
+                continue
+            found = True
+            shown = f"{name}{SEPARATOR}{filename}"
+            if len(payload) > self.limits.member_bytes:
+                yield SourceProblem(shown, "file.archive_limit", "附件过大")
+                continue
+            yield from self._inner(payload, shown, when, source, depth)
+        if not found:
+            yield SourceProblem(name, "file.email_no_attachment", "的附件中没有表格文件")
+
+
+def _attachments(message: Message) -> Iterator[Message]:
+    if isinstance(message, EmailMessage):
+        yield from message.iter_attachments()
+        return
+    for part in message.walk():  # pragma: no cover - compat32 messages
+        if part.get_filename():
+            yield part
+
+
+def expand_sources(sources: Iterable[str | os.PathLike[str]], limits: Limits = DEFAULT_LIMITS
+                   ) -> tuple[list[Item], Expander]:
+    """All submissions and problems at once; close the expander when done reading."""
+    expander = Expander(limits)
+    return list(expander.expand(sources)), expander

@@ -1,0 +1,197 @@
+"""The fast reader: a workbook file → plain values for :func:`xlz.validate_values`.
+
+python-calamine (Rust) reads .xlsx/.xlsm/.xlsb/.xls/.ods with one API and never runs
+macros; openpyxl and pandas stay off this path (import cost and speed, see
+field-notes.md). Intake (:mod:`xlz.io.intake`) has already refused what is not a
+workbook; this module adds the guards against hostile zip packages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any, Final
+
+from xlz.core.cells import CellValue
+from xlz.core.layout import META_SHEET
+from xlz.core.validator import SheetValues
+from xlz.core.workbook import WorkbookData
+from xlz.io.intake import InputError, classify, input_error
+
+# Zip-bomb limits. A 5,000-row town workbook is a few MB unpacked; the largest
+# legitimate part (a sheet) compresses 10-50x. These caps are far above that.
+MAX_PARTS: Final = 10_000
+MAX_PART_SIZE: Final = 256 * 1024 * 1024
+MAX_TOTAL_SIZE: Final = 1024 * 1024 * 1024
+MAX_RATIO: Final = 1000  # uncompressed / compressed, checked for parts above RATIO_FLOOR
+RATIO_FLOOR: Final = 4 * 1024 * 1024
+MAX_PROPERTIES_SIZE: Final = 1024 * 1024  # docProps/custom.xml
+
+_ZIP_FORMATS: Final = frozenset({"xlsx", "xlsm", "xltx", "xltm", "xlsb", "ods"})
+_CUSTOM_PROPS: Final = "docProps/custom.xml"
+_PROPS_PREFIX: Final = "xlz."
+
+
+def check_zip(path: str | os.PathLike[str], zf: zipfile.ZipFile) -> None:
+    """Refuse packages whose declared sizes make them a zip bomb. The declared size is
+    also enforced while reading (zipfile checks CRC and length), so lying headers fail."""
+    infos = zf.infolist()
+    if len(infos) > MAX_PARTS:
+        raise input_error("file.too_large", path, reason=f"包含{len(infos)}个部件")
+    total = 0
+    for info in infos:
+        if info.file_size > MAX_PART_SIZE:
+            raise input_error("file.too_large", path,
+                              reason=f"部件 {info.filename} 解压后 {info.file_size // 2**20} MB")
+        if info.file_size > RATIO_FLOOR and \
+                info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise input_error("file.too_large", path,
+                              reason=f"部件 {info.filename} 压缩比超过 {MAX_RATIO}:1")
+        total += info.file_size
+    if total > MAX_TOTAL_SIZE:
+        raise input_error("file.too_large", path, reason=f"解压后共 {total // 2**20} MB")
+
+
+def read_bounded(zf: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """Read one part, never more than ``limit`` bytes whatever its header says."""
+    with zf.open(name) as fh:
+        data = _read_limited(fh, limit)
+    return data
+
+
+def _read_limited(fh: IO[bytes], limit: int) -> bytes:
+    data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"part larger than {limit} bytes")
+    return data
+
+
+def parse_custom_properties(xml: bytes) -> dict[str, str]:
+    """``xlz.*`` custom document properties from docProps/custom.xml (defusedxml: no
+    entity expansion, no external entities)."""
+    from defusedxml import ElementTree as DET
+
+    root = DET.fromstring(xml)
+    props: dict[str, str] = {}
+    for prop in root:
+        name = prop.get("name") or ""
+        if not name.startswith(_PROPS_PREFIX):
+            continue
+        value = next(iter(prop), None)  # one vt:* child holds the value
+        props[name] = (value.text or "") if value is not None else ""
+    return props
+
+
+def _zip_properties(path: Path) -> dict[str, str]:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            check_zip(path, zf)
+            if _CUSTOM_PROPS not in zf.namelist():
+                return {}
+            xml = read_bounded(zf, _CUSTOM_PROPS, MAX_PROPERTIES_SIZE)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise input_error("file.corrupt", path, reason=str(exc)) from exc
+    except ValueError:
+        return {}  # an oversized properties part: fall back to the _xlz sheet
+    return properties_of(xml)
+
+
+def properties_of(xml: bytes | None) -> dict[str, str]:
+    """The ``xlz.*`` properties of a docProps/custom.xml part; {} when it is missing or
+    unreadable (the _xlz sheet is the fallback)."""
+    if xml is None:
+        return {}
+    try:
+        return parse_custom_properties(xml)
+    except Exception:  # defusedxml raises several types; fall back
+        return {}
+
+
+def _clean_row(row: list[Any]) -> list[CellValue]:
+    # calamine gives '' for empty cells (also cached errors); the core wants None.
+    return [None if v == "" else v for v in row]
+
+
+def sheet_values(name: str, sheet: Any) -> SheetValues:
+    """One calamine sheet as SheetValues, its used area only, empty cells as None."""
+    start = sheet.start
+    if start is None:
+        return SheetValues(name, [], 1, 0)
+    rows = sheet.to_python(skip_empty_area=True)
+    end = len(rows)
+    while end and rows[end - 1].count("") == len(rows[end - 1]):  # trailing empty rows
+        end -= 1
+    return SheetValues(name, [_clean_row(r) for r in rows[:end]], start[0] + 1, start[1])
+
+
+def _meta_sheet_properties(values: SheetValues) -> dict[str, str]:
+    props: dict[str, str] = {}
+    for row in values.rows:
+        cells = [v for v in row if v is not None]
+        if len(cells) >= 2 and isinstance(cells[0], str) and cells[0].startswith(_PROPS_PREFIX):
+            value = cells[1]
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            props[cells[0]] = str(value)
+    return props
+
+
+def sha256_of(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _calamine_error(path: Path, exc: Exception) -> InputError:
+    text = f"{type(exc).__name__}: {exc}"
+    if "password" in text.lower() or "encrypt" in text.lower():
+        return input_error("file.encrypted", path)
+    return input_error("file.corrupt", path, reason=str(exc)[:200] or type(exc).__name__)
+
+
+def read_workbook(path: str | os.PathLike[str], *, sheets: Iterator[str] | None = None,
+                  fmt: str | None = None, sha256: str | None = None,
+                  properties: dict[str, str] | None = None) -> WorkbookData:
+    """Read every sheet (or only ``sheets``) of a workbook. Raises InputError for files
+    that are not usable workbooks; never modifies the file. ``sha256``: the file's hash
+    when the caller already has it (the inbox hashes every submission while expanding).
+    ``fmt`` and ``properties``: what a caller that has already guarded and inspected the
+    package knows (see :func:`xlz.io.inbox.inspect_container`)."""
+    import python_calamine as pc
+
+    p = Path(path)
+    fmt = fmt or classify(p)
+    if properties is None:
+        properties = _zip_properties(p) if fmt in _ZIP_FORMATS and fmt != "ods" else {}
+    if fmt == "ods":
+        with zipfile.ZipFile(p) as zf:
+            check_zip(p, zf)
+    wanted = None if sheets is None else set(sheets)
+    values: dict[str, SheetValues] = {}
+    hidden: set[str] = set()
+    try:
+        workbook = pc.CalamineWorkbook.from_path(str(p))
+        try:
+            for meta in workbook.sheets_metadata:
+                if meta.typ != pc.SheetTypeEnum.WorkSheet:
+                    continue
+                if meta.visible != pc.SheetVisibleEnum.Visible:
+                    hidden.add(meta.name)
+                if wanted is not None and meta.name not in wanted and meta.name != META_SHEET:
+                    continue
+                values[meta.name] = sheet_values(meta.name, workbook.get_sheet_by_name(meta.name))
+        finally:
+            workbook.close()
+    except InputError:
+        raise
+    except Exception as exc:  # calamine raises its own types, and OS errors
+        raise _calamine_error(p, exc) from exc
+    if not properties and META_SHEET in values:
+        properties = _meta_sheet_properties(values[META_SHEET])
+    return WorkbookData(str(p), fmt, values, properties, sha256 or sha256_of(p),
+                        frozenset(hidden))

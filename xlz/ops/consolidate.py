@@ -1,0 +1,242 @@
+"""``xlz consolidate``: sources → submissions → read → consolidate → city workbook.
+
+The impure shell around :mod:`xlz.core.consolidation`: it expands the sources
+(:mod:`xlz.io.inbox`), guards and reads each workbook (:mod:`xlz.io.read`), hands the
+values to the pure core and writes the result (:mod:`xlz.books.citybook`). Inputs are only
+ever read; archive members and attachments live in a private temporary folder that is
+removed before this returns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import itertools
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xlz.core import layout as L
+from xlz.core.catalogue import RULES
+from xlz.core.consolidation import Consolidation, FileResult, Input, base_name, build_from, examine
+from xlz.core.entries import ENTRY_SHEETS
+from xlz.core.plan import DEFAULT_PLAN, Plan, load_plan
+from xlz.io.inbox import DEFAULT_LIMITS, Expander, Limits, SourceProblem, Submission
+
+Progress = Callable[[str], None]  # called once per submission, with its display name
+
+
+@dataclass(slots=True)
+class ConsolidationResult:
+    out: Path
+    consolidation: Consolidation
+
+    @property
+    def exit_code(self) -> int:
+        """0 fine; 1 some file was rejected; 2 nothing could be read (section 6)."""
+        c = self.consolidation
+        if not c.readable:
+            return 2
+        return 1 if c.rejected else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.consolidation
+        return {
+            "out": str(self.out),
+            "plan": c.plan.id,
+            "exit_code": self.exit_code,
+            "towns": [
+                {
+                    "code": t.town.code, "name": t.town.short, "state": t.state,
+                    "file": t.winner.name if t.winner else None,
+                    "superseded": [f.name for f in t.superseded],
+                    "progress": {p.metric: {"target": p.target, "done": p.done,
+                                            "rate": p.rate, "pipeline": p.pipeline}
+                                 for p in t.progress},
+                }
+                for t in c.towns
+            ],
+            "files": [
+                {
+                    "name": f.name, "sha256": f.input.sha256, "status": f.status,
+                    "town": f.town.code if f.town else None,
+                    "received": f.input.received.isoformat() if f.input.received else None,
+                    "counts": f.counts(), "findings": f.report.counts(),
+                }
+                for f in c.files
+            ],
+            "totals": {
+                "computed_target": c.computed_total,
+                "printed_target": c.plan.attachment2.printed_total.model_dump(
+                    exclude={"label"}),
+                "done": c.done_total,
+            },
+            "rows": {"projects": len(c.projects), "carriers": len(c.carriers),
+                     "activities": len(c.activities)},
+            "issues": len(c.issues),
+        }
+
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_CUSTOM_PROPS = "docProps/custom.xml"
+_KEPT_PARTS = ("[Content_Types].xml", "mimetype", _CUSTOM_PROPS)
+# What consolidation reads: the entry sheets and the town cell (the _xlz metadata sheet
+# is always read). The library-owned summary sheets are recomputed, never trusted.
+_NEEDED_SHEETS = (L.GUIDE, *(s.name for s in ENTRY_SHEETS))
+
+
+def read_input(sub: Submission, limits: Limits = DEFAULT_LIMITS) -> Input:
+    """One submission as values, or why not. Never raises for a bad file."""
+    from xlz.io.inbox import inspect_container
+    from xlz.io.intake import READABLE_FORMATS, WPS_SUFFIXES, InputError, zip_format
+    from xlz.io.read import properties_of, read_workbook
+
+    with sub.path.open("rb") as fh:
+        head = fh.read(4)
+    fmt: str | None = None
+    properties: dict[str, str] | None = None
+    if head == _ZIP_MAGIC:
+        seen = inspect_container(sub.path, limits, keep=_KEPT_PARTS)
+        if seen.problem is not None:
+            code, reason = seen.problem
+            return _problem(sub, code, reason=reason)
+        # The guard has inflated every part anyway: take the format and the metadata
+        # from it instead of opening the package twice more. Anything unusual (a WPS
+        # suffix, not a readable workbook) goes the long way for its proper message.
+        known = zip_format(seen.names, lambda name, limit: seen.parts.get(name, b"")[:limit])
+        if known in READABLE_FORMATS and sub.path.suffix.lower() not in WPS_SUFFIXES:
+            fmt = known
+            if fmt != "ods":
+                properties = properties_of(seen.parts.get(_CUSTOM_PROPS))
+    try:
+        data = read_workbook(sub.path, sheets=iter(_NEEDED_SHEETS), sha256=sub.sha256,
+                             fmt=fmt, properties=properties)
+    except InputError as exc:
+        return Input(sub.name, sub.sha256, sub.received, sub.received_from,
+                     error_code=exc.code, error_message=exc.message)
+    except MemoryError:  # pragma: no cover - guarded above; kept so one file cannot end the run
+        return _problem(sub, "file.too_large", reason="读取时内存不足")
+    return Input(sub.name, sub.sha256, sub.received, sub.received_from, data)
+
+
+def _problem(sub: Submission | SourceProblem, code: str, **extra: Any) -> Input:
+    base = base_name(sub.name)
+    rule = RULES[code]
+    message = rule.format(file=base, **{"reason": "", "suffix": "", "kind": "", **extra})
+    if isinstance(sub, Submission):
+        return Input(sub.name, sub.sha256, sub.received, sub.received_from,
+                     error_code=code, error_message=message)
+    return Input(sub.name, "", None, "", error_code=code, error_message=message)
+
+
+_WORKERS = 2  # the machines are 2-core PCs; reading is CPU-bound in calamine
+_POOL_MIN_FILES = 24  # below this, starting processes costs more than it saves
+_POOL_CHUNK = 4  # files per task at most
+_GC_THRESHOLDS = (50_000, 20, 100)  # Python's defaults are (700, 10, 10)
+_PLAN: Plan | None = None  # the plan inside a worker process
+
+
+def _init_worker(plan: Plan) -> None:
+    global _PLAN
+    _PLAN = plan
+    # The plan and the imported modules live as long as the worker: keep the cyclic
+    # collector off them, and let it run less often (a file's objects are acyclic and
+    # freed by reference counting; a collection per 700 allocations is mostly waste).
+    gc.freeze()
+    gc.set_threshold(*_GC_THRESHOLDS)
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """The parent holds hundreds of results while more arrive: the same thresholds."""
+    before = gc.get_threshold()
+    gc.set_threshold(*_GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+def _examine_in_worker(item: Submission | SourceProblem, limits: Limits) -> FileResult:
+    from xlz.books.citybook import prebuilt_project_rows
+
+    assert _PLAN is not None
+    result = _examine(item, _PLAN, limits)
+    if result.status == "accepted" and result.town is not None:
+        # The worker holds the records: build the city sheet's rows here, in parallel,
+        # instead of 100,000 rows in the parent after the pool is done.
+        result.project_xml = prebuilt_project_rows(result)
+        result.tally(_PLAN)
+    if result.validation is not None:
+        result.validation.seal()  # nothing changes it any more in this process
+    return result
+
+
+def _examine(item: Submission | SourceProblem, plan: Plan, limits: Limits) -> FileResult:
+    if isinstance(item, SourceProblem):
+        return examine(_problem(item, item.code, reason=item.reason), plan)
+    return examine(read_input(item, limits), plan, keep_values=False)
+
+
+def gather(sources: Iterable[str | os.PathLike[str]], plan: Plan, *,
+           limits: Limits = DEFAULT_LIMITS, on_file: Progress | None = None,
+           on_start: Callable[[int], None] | None = None,
+           workers: int | None = None,
+           exclude: Iterable[str | os.PathLike[str]] = ()) -> list[FileResult]:
+    """Expand, read and examine every source. Many files are read by a small process
+    pool (python-calamine holds the GIL while parsing); results keep the input order."""
+    with Expander(limits, exclude=exclude) as expander:
+        # Expand first (cheap: walking folders, unpacking mail) so progress has a total.
+        items = list(expander.expand(sources))
+        if on_start is not None:
+            on_start(len(items))
+        count = _WORKERS if workers is None else workers
+        if count > 1 and len(items) >= _POOL_MIN_FILES:
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(count, initializer=_init_worker,
+                                     initargs=(plan,)) as pool:
+                # A few files per task: each task costs the parent a round of pickling
+                # and bookkeeping, and the parent shares the machine with the workers.
+                chunk = max(1, min(_POOL_CHUNK, len(items) // (count * 8)))
+                done = pool.map(_examine_in_worker, items, itertools.repeat(limits),
+                                chunksize=chunk)
+                results = []
+                for item, result in zip(items, done, strict=True):
+                    results.append(result)
+                    if on_file is not None:
+                        on_file(item.name)
+                return results
+        results = []
+        for item in items:
+            results.append(_examine(item, plan, limits))
+            if on_file is not None:
+                on_file(item.name)
+        return results
+
+
+def consolidate(
+    sources: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    plan: Plan | str | None = None,
+    *,
+    on_file: Progress | None = None,
+    on_start: Callable[[int], None] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    workers: int | None = None,
+) -> ConsolidationResult:
+    """Consolidate town workbooks (files, folders, ``.zip``, ``.eml``) into the city
+    workbook ``out``. Bad inputs become findings; nothing here raises for a bad file."""
+    from xlz.books.citybook import write_city_workbook
+
+    if isinstance(sources, (str, os.PathLike)):
+        sources = [sources]
+    active = plan if isinstance(plan, Plan) else load_plan(plan or DEFAULT_PLAN)
+    with _fewer_collections():
+        files = gather(sources, active, limits=limits, on_file=on_file, on_start=on_start,
+                       workers=workers, exclude=[out])
+        result = build_from(files, active)
+        path = write_city_workbook(result, out)
+    return ConsolidationResult(path, result)

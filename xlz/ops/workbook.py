@@ -1,0 +1,189 @@
+"""The public operations on one workbook file: ``validate`` and ``fill``.
+
+Pipeline: intake (refuse what is not a usable workbook, with a Chinese message) → fast
+read (calamine) → the metadata checks → :func:`validate_values` → write: in place when
+the file is an xlz template in an OOXML format with all its reserved places, otherwise
+a report workbook beside it (the clerk's file is never modified then).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xlz.core import layout as L
+from xlz.core.catalogue import RULES
+from xlz.core.findings import Finding, Report
+from xlz.core.plan import DEFAULT_PLAN, Plan, Town, available_plans, load_plan
+from xlz.core.validator import Validation, validate_values
+from xlz.core.workbook import WorkbookData
+from xlz.io.intake import WRITABLE_FORMATS, InputError, classify, input_error
+from xlz.io.read import read_workbook
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass(slots=True)
+class FileResult:
+    """What happened to one file."""
+
+    path: str
+    report: Report
+    format: str
+    written: bool = False  # the file itself was modified (in place)
+    report_path: str | None = None  # a report workbook written beside the file
+    mode: str = "check"  # "inplace" | "report" | "check" | "fill"
+    skipped_formula_cells: tuple[str, ...] = ()  # reserved cells left alone (live formulas)
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "format": self.format, "mode": self.mode,
+                "written": self.written, "report_path": self.report_path,
+                "skipped_formula_cells": list(self.skipped_formula_cells),
+                **self.report.to_dict()}
+
+
+def _file_finding(code: str, name: str, **extra: Any) -> Finding:
+    rule = RULES[code]
+    return Finding(code, rule.severity, None, None, None, rule.format(file=name, **extra),
+                   file=name)
+
+
+@dataclass(slots=True)
+class _Context:
+    plan: Plan
+    town: Town | None
+    template: bool  # carries xlz metadata of the supported standard
+    findings: list[Finding]
+
+
+def _context(data: WorkbookData, plan: Plan | None, name: str) -> _Context:
+    """Plan, town and template status from the xlz.* metadata, with file findings."""
+    props = data.properties
+    findings: list[Finding] = []
+    template = props.get(L.META_TEMPLATE) == "town"
+    if not template:
+        findings.append(_file_finding("file.not_template", name))
+    standard = props.get(L.META_STANDARD)
+    if template and standard != L.STANDARD_VERSION:
+        findings.append(_file_finding("file.standard_mismatch", name, found=standard or "",
+                                      expected=L.STANDARD_VERSION))
+        template = False
+    plan_id = props.get(L.META_PLAN)
+    if plan is None:
+        plan = load_plan(plan_id if plan_id in available_plans() else DEFAULT_PLAN)
+    if plan_id and plan_id != plan.id:
+        findings.append(_file_finding("file.plan_mismatch", name, found=plan_id,
+                                      expected=plan.id))
+    town: Town | None = None
+    code = props.get(L.META_TOWN)
+    if code:
+        town = next((t for t in plan.towns if t.code == code), None)
+    if town is None:
+        guide = data.sheets.get(L.GUIDE)
+        value = _status_value(guide, "town") if guide is not None else None
+        if isinstance(value, str) and (found := plan.resolve_town(value)) is not None:
+            town = found
+            findings.append(_file_finding("file.town_from_cell", name, value=value,
+                                          town=found.short))
+        elif template:
+            findings.append(_file_finding("file.town_unknown", name))
+    return _Context(plan, town, template, findings)
+
+
+def _status_value(guide: Any, key: str) -> object:
+    from xlz.core.text import match_key
+
+    label = match_key(L.STATUS_LABELS[key])
+    for row in guide.rows:
+        for j, cell in enumerate(row[:-1]):
+            if isinstance(cell, str) and match_key(cell) == label:
+                return row[j + 1]
+    return None
+
+
+def _run(path: PathLike, plan: Plan | None, *, write: bool
+         ) -> tuple[Path, WorkbookData, _Context, Validation]:
+    p = Path(path)
+    fmt = classify(p, write=write)
+    data = read_workbook(p, fmt=fmt)
+    ctx = _context(data, plan, p.name)
+    validation = validate_values(data.sheets, ctx.plan, source=p.name)
+    validation.report.findings[:0] = ctx.findings
+    return p, data, ctx, validation
+
+
+def validate(path: PathLike, *, check: bool = False, plan: Plan | str | None = None,
+             now: dt.datetime | None = None) -> FileResult:
+    """Validate one workbook. Writes findings into its reserved places (校验提示, 校验结果,
+    the status on 填报说明), or — for a file that is not an xlz template, lost its
+    reserved places, or is .xls/.ods — into ``<name>.校验报告.xlsx`` beside it.
+    ``check=True`` writes nothing. Raises :class:`InputError` for unusable files."""
+    from xlz.books.reportbook import report_path, write_report_workbook
+    from xlz.io.inplace import find_places, patch_package, state_of, validation_edits
+
+    resolved = load_plan(plan) if isinstance(plan, str) else plan
+    # A file we would only report on may be open or read-only: check that after reading.
+    p, data, ctx, validation = _run(path, resolved, write=False)
+    report = validation.report
+    result = FileResult(str(p), report, data.format)
+    if check:
+        return result
+    now = now or dt.datetime.now().replace(microsecond=0)
+    places = find_places(data)
+    in_place = ctx.template and data.format in WRITABLE_FORMATS and places.complete
+    target = report_path(p)
+    if in_place:
+        classify(p, write=True)
+        patched = patch_package(p, validation_edits(data, report, places, now),
+                                keep_formulas=(L.GUIDE, *places.findings))
+        result.written, result.mode = True, "inplace"
+        result.skipped_formula_cells = tuple(
+            f"{sheet}!{ref}" for sheet, refs in patched.skipped.items() for ref in refs)
+        return result
+    if data.format not in WRITABLE_FORMATS:
+        report.add(_file_finding("file.format_not_writable", p.name, format=data.format,
+                                 report=target.name))
+    elif ctx.template:
+        report.add(_file_finding("file.reserved_missing", p.name,
+                                 what="、".join(places.missing[:5]), report=target.name))
+    if target.exists():
+        from xlz.io.intake import check_writable
+
+        check_writable(target)
+    write_report_workbook(target, p, report, state_of(report), now, data.sha256)
+    result.report_path, result.mode = str(target), "report"
+    return result
+
+
+def fill(path: PathLike, *, plan: Plan | str | None = None) -> FileResult:
+    """Fill 任务分解 (restore the formulas, cached values = Python's :func:`progress`)
+    and 载体汇总 (附件4 layout) of a town workbook, in place. Raises InputError when
+    the file cannot be filled (not a template, .xls/.ods, summary sheets missing)."""
+    from xlz.io.inplace import fill_edits, fill_missing, patch_package
+
+    resolved = load_plan(plan) if isinstance(plan, str) else plan
+    p, data, ctx, validation = _run(path, resolved, write=True)
+    if data.format not in WRITABLE_FORMATS:
+        raise InputError("file.format_not_writable",
+                         f"文件“{p.name}”是 {data.format} 格式，不能生成汇总。"
+                         "请在 Excel/WPS 中另存为 .xlsx 后重试。", p)
+    if not ctx.template:
+        raise InputError("file.not_template",
+                         f"文件“{p.name}”不是 xlz 标准模板（缺少模板标识），不能生成汇总。"
+                         "请使用市里下发的模板。", p)
+    if ctx.town is None:
+        raise input_error("file.town_unknown", p)
+    missing = fill_missing(data)
+    if missing:
+        raise InputError("file.reserved_missing",
+                         f"文件“{p.name}”缺少汇总表的预留位置（{'、'.join(missing[:5])}），"
+                         "原文件未改动。请使用市里下发的模板。", p)
+    patch_package(p, fill_edits(data, validation, ctx.plan, ctx.town))
+    return FileResult(str(p), validation.report, data.format, written=True, mode="fill")
