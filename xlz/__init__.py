@@ -1,9 +1,12 @@
 """xlz — standardised Excel/WPS workbook templates: generate, validate in place, fill and
 consolidate (如皋市科技招商).
 
-The public API is what this module exports; everything in ``xlz._*`` is private.
-Names are imported on first use (PEP 562): a button press that only validates one
-workbook must not pay for the consolidation, e-mail and template-writing code.
+The public API is what this module exports (``__all__``); every other module of the
+package is private and may change without notice. Exported classes and functions say
+``__module__ == "xlz"``, so reprs, pickles and the API reference name them as users
+import them. Names are imported on first use (PEP 562): a button press that only
+validates one workbook must not pay for the consolidation, e-mail and template-writing
+code. ``docs/api.md`` is generated from the docstrings of these names.
 """
 
 from __future__ import annotations
@@ -13,44 +16,105 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-# public name → private module that defines it
+# public name → private module that defines it (grouped as docs/api.md shows them)
 _EXPORTS: dict[str, str] = {
-    "FileResult": "xlz.ops.workbook",
-    "fill": "xlz.ops.workbook",
+    # Validate and fill one workbook
     "validate": "xlz.ops.workbook",
-    "RULES": "xlz.core.catalogue",
-    "Check": "xlz.core.catalogue",
-    "Rule": "xlz.core.catalogue",
-    "CellValue": "xlz.core.cells",
+    "fill": "xlz.ops.workbook",
+    "FileResult": "xlz.ops.workbook",
+    "sniff": "xlz.io.intake",
+    "InputError": "xlz.io.intake",
+    # Consolidate the towns' files into the city workbook
+    "consolidate": "xlz.ops.consolidate",
+    "ConsolidationResult": "xlz.ops.consolidate",
+    "Limits": "xlz.io.inbox",
+    "Consolidation": "xlz.core.consolidation",
+    "SubmittedFile": "xlz.core.consolidation",
+    "Input": "xlz.core.consolidation",
+    "Change": "xlz.core.consolidation",
+    "TownResult": "xlz.core.consolidation",
+    "Row": "xlz.core.consolidation",
+    "Issue": "xlz.core.consolidation",
+    "WorkbookData": "xlz.core.workbook",
+    "Tally": "xlz.core.summary",
+    # Findings and the rule catalogue
     "Finding": "xlz.core.findings",
     "Report": "xlz.core.findings",
     "Severity": "xlz.core.findings",
-    "ConsolidationResult": "xlz.ops.consolidate",
-    "consolidate": "xlz.ops.consolidate",
-    "InputError": "xlz.io.intake",
-    "sniff": "xlz.io.intake",
-    "DEFAULT_PLAN": "xlz.core.plan",
-    "Plan": "xlz.core.plan",
-    "available_plans": "xlz.core.plan",
-    "load_plan": "xlz.core.plan",
-    "check_plan": "xlz.core.plancheck",
-    "MetricProgress": "xlz.core.summary",
-    "progress": "xlz.core.summary",
-    "render_direction": "xlz.core.summary",
+    "RULES": "xlz.core.catalogue",
+    "Rule": "xlz.core.catalogue",
+    "Check": "xlz.core.catalogue",
+    "Condition": "xlz.core.catalogue",
+    # Validation as a pure function of cell values
+    "validate_values": "xlz.core.validator",
+    "Validation": "xlz.core.validator",
     "Record": "xlz.core.validator",
     "SheetValues": "xlz.core.validator",
-    "Validation": "xlz.core.validator",
-    "validate_values": "xlz.core.validator",
+    "CellValue": "xlz.core.cells",
+    # Progress against the plan's targets
+    "progress": "xlz.core.summary",
+    "MetricProgress": "xlz.core.summary",
+    "render_direction": "xlz.core.summary",
+    # The plan
+    "load_plan": "xlz.core.plan",
+    "available_plans": "xlz.core.plan",
+    "check_plan": "xlz.core.plancheck",
+    "DEFAULT_PLAN": "xlz.core.plan",
+    "Plan": "xlz.core.plan",
+    "Town": "xlz.core.plan",
+    "Category": "xlz.core.plan",
+    "KeyField": "xlz.core.plan",
+    "Park": "xlz.core.plan",
+    "CityTargets": "xlz.core.plan",
+    "Staffing": "xlz.core.plan",
+    "TargetRow": "xlz.core.plan",
+    "TownTargetRow": "xlz.core.plan",
+    "Attachment2": "xlz.core.plan",
+    "Activity": "xlz.core.plan",
+    "Carrier": "xlz.core.plan",
+    "LeadingGroup": "xlz.core.plan",
+    "Person": "xlz.core.plan",
+    "Office": "xlz.core.plan",
 }
 
 if TYPE_CHECKING:
-    from xlz.core.catalogue import RULES, Check, Rule
+    from xlz.core.catalogue import RULES, Check, Condition, Rule
     from xlz.core.cells import CellValue
+    from xlz.core.consolidation import (
+        Change,
+        Consolidation,
+        Input,
+        Issue,
+        Row,
+        SubmittedFile,
+        TownResult,
+    )
     from xlz.core.findings import Finding, Report, Severity
-    from xlz.core.plan import DEFAULT_PLAN, Plan, available_plans, load_plan
+    from xlz.core.plan import (
+        DEFAULT_PLAN,
+        Activity,
+        Attachment2,
+        Carrier,
+        Category,
+        CityTargets,
+        KeyField,
+        LeadingGroup,
+        Office,
+        Park,
+        Person,
+        Plan,
+        Staffing,
+        TargetRow,
+        Town,
+        TownTargetRow,
+        available_plans,
+        load_plan,
+    )
     from xlz.core.plancheck import check_plan
-    from xlz.core.summary import MetricProgress, progress, render_direction
+    from xlz.core.summary import MetricProgress, Tally, progress, render_direction
     from xlz.core.validator import Record, SheetValues, Validation, validate_values
+    from xlz.core.workbook import WorkbookData
+    from xlz.io.inbox import Limits
     from xlz.io.intake import InputError, sniff
     from xlz.ops.consolidate import ConsolidationResult, consolidate
     from xlz.ops.workbook import FileResult, fill, validate
@@ -61,6 +125,10 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'xlz' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
+    if isinstance(value, type) or callable(value):
+        # Named as users import it (reprs, pickles, docs). Safe for pickling: pickle
+        # looks the object up again as xlz.<qualname>, which resolves to this object.
+        value.__module__ = "xlz"
     globals()[name] = value  # later look-ups skip this function
     return value
 
@@ -72,20 +140,45 @@ def __dir__() -> list[str]:
 __all__ = [
     "DEFAULT_PLAN",
     "RULES",
+    "Activity",
+    "Attachment2",
+    "Carrier",
+    "Category",
     "CellValue",
+    "Change",
     "Check",
+    "CityTargets",
+    "Condition",
+    "Consolidation",
     "ConsolidationResult",
     "FileResult",
     "Finding",
+    "Input",
     "InputError",
+    "Issue",
+    "KeyField",
+    "LeadingGroup",
+    "Limits",
     "MetricProgress",
+    "Office",
+    "Park",
+    "Person",
     "Plan",
     "Record",
     "Report",
+    "Row",
     "Rule",
     "Severity",
     "SheetValues",
+    "Staffing",
+    "SubmittedFile",
+    "Tally",
+    "TargetRow",
+    "Town",
+    "TownResult",
+    "TownTargetRow",
     "Validation",
+    "WorkbookData",
     "__version__",
     "available_plans",
     "check_plan",

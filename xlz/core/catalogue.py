@@ -16,6 +16,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
+from types import MappingProxyType
 from typing import Any
 
 from xlz.core.entries import ENTRY_SHEETS, Column, EntrySheet, Kind
@@ -26,6 +27,8 @@ W = Severity.WARNING
 
 
 class Check(str, Enum):
+    """The kind of check a rule makes."""
+
     REQUIRED = "required"  # the cell is empty
     INVALID = "invalid"  # the value cannot be read as the column's kind / is not a choice
     NEGATIVE = "negative"  # a number below 0
@@ -50,6 +53,9 @@ class Condition:
 
 @dataclass(frozen=True, slots=True)
 class Rule:
+    """One rule of the catalogue: stable code, severity, the fields it reads, a Chinese
+    title and its message template (``str.format``)."""
+
     code: str
     severity: Severity
     check: Check
@@ -343,7 +349,9 @@ def _build() -> dict[str, Rule]:
     return catalogue
 
 
-RULES: dict[str, Rule] = _build()
+RULES: Mapping[str, Rule] = MappingProxyType(_build())
+"""Every rule by code, read-only (a ``MappingProxyType``): the catalogue is shared by
+the validator, the templates and the docs, so nobody may change it at run time."""
 
 
 def rule(code: str) -> Rule:

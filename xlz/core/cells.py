@@ -9,6 +9,7 @@ from typing import TypeAlias
 
 # What an engine hands the core for one cell.
 CellValue: TypeAlias = "str | int | float | bool | dt.datetime | dt.date | dt.time | None"
+"""What an engine hands the core for one cell."""
 
 _REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
 

@@ -79,7 +79,10 @@ class Change:
 
 
 @dataclass(slots=True)
-class FileResult:
+class SubmittedFile:
+    """One submitted file in a consolidation: whose it is, what its validation found and
+    whether it counts (``status``), and what changed when a later file superseded it."""
+
     input: Input
     report: Report
     town: Town | None = None
@@ -129,6 +132,9 @@ class FileResult:
         return "；".join(parts) or "填报内容无变化"
 
 
+FileResult = SubmittedFile  # the name used inside the package; public: xlz.SubmittedFile
+
+
 class Row(NamedTuple):
     """An accepted entry row with its provenance. (A named tuple: a city run makes
     100,000 of them, and a frozen dataclass costs five times as much to build.)"""
@@ -140,6 +146,9 @@ class Row(NamedTuple):
 
 @dataclass(slots=True)
 class TownResult:
+    """One town in a consolidation: its state, the file that counts, the files it
+    superseded and its progress against 附件2."""
+
     town: Town
     state: TownState
     winner: FileResult | None
@@ -158,6 +167,9 @@ class Issue:
 
 @dataclass(slots=True)
 class Consolidation:
+    """The city picture: every file, every town, the accepted rows of each entry sheet and
+    every issue (问题清单), with the totals."""
+
     plan: Plan
     files: list[FileResult]
     towns: list[TownResult]

@@ -22,6 +22,9 @@ class Severity(str, Enum):
 
 @dataclass(frozen=True, slots=True)
 class Finding:
+    """One problem found in a workbook, a plan or a set of rows: which rule, where, the
+    value as read and the Chinese message a clerk reads."""
+
     code: str  # stable rule code, e.g. "project.name.required"
     severity: Severity
     sheet: str | None  # sheet name as the clerk sees it; None for whole-file findings

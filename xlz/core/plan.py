@@ -25,6 +25,7 @@ METRICS: tuple[Metric, ...] = (
     "fund",
 )
 DEFAULT_PLAN = "rugao-2023"
+"""The plan used when none is named: Rugao's 2023 tech-investment plan."""
 
 
 class _Model(BaseModel):
@@ -32,6 +33,8 @@ class _Model(BaseModel):
 
 
 class Town(_Model):
+    """A town (镇区) of 附件2: stable code, official name, short name and the aliases clerks type."""
+
     code: str
     name: str  # official name as printed in 附件2
     short: str  # the short name used in 附件3/附件4 and by clerks
@@ -43,6 +46,8 @@ class Town(_Model):
 
 
 class Category(_Model):
+    """A project category (项目类别) and the 附件2 metric it counts toward."""
+
     code: str
     name: str
     metric: Literal["projects", "platform", "fund"]
@@ -50,17 +55,24 @@ class Category(_Model):
 
 
 class KeyField(_Model):
+    """A key industry field (产业领域) with its listed sub-directions."""
+
     name: str
     directions: tuple[str, ...]
 
 
 class Park(_Model):
+    """A park and the fields assigned to it (招商图谱)."""
+
     name: str
     direction: str  # as printed in section 三.1
     fields: tuple[str, ...]
 
 
 class CityTargets(_Model):
+    """The city-wide targets of the plan text (projects, platforms, funds, incubation area,
+    new incubators)."""
+
     projects: int
     platform: int
     fund: int
@@ -71,6 +83,8 @@ class CityTargets(_Model):
 
 
 class Staffing(_Model):
+    """The minimum staffing the plan asks of the city centre and of each town."""
+
     city_center_min: int
     town_min: int
 
@@ -91,10 +105,14 @@ class TargetRow(_Model):
 
 
 class TownTargetRow(TargetRow):
+    """A town's row of 附件2 (``town`` is the town code)."""
+
     town: str
 
 
 class Attachment2(_Model):
+    """附件2 as printed: the town rows and the printed 合计 (which need not be their sum)."""
+
     title: str
     headers: dict[str, str]
     rows: tuple[TownTargetRow, ...]
@@ -102,6 +120,8 @@ class Attachment2(_Model):
 
 
 class Activity(_Model):
+    """A scheduled activity, one row of 附件3."""
+
     seq: int
     name: str
     time: str  # as printed: "2月" or "全年"
@@ -111,6 +131,8 @@ class Activity(_Model):
 
 
 class Carrier(_Model):
+    """A planned incubation carrier, one row of 附件4."""
+
     seq: int
     town: str
     town_label: str  # 建设镇区 as printed
@@ -123,16 +145,22 @@ class Carrier(_Model):
 
 
 class Person(_Model):
+    """A member of the leading group (附件1)."""
+
     name: str
     title: str
 
 
 class Office(_Model):
+    """The leading group's office (附件1)."""
+
     head: str
     text: str
 
 
 class LeadingGroup(_Model):
+    """The leading group of 附件1."""
+
     title: str
     leader: tuple[Person, ...]
     deputies: tuple[Person, ...]
@@ -141,6 +169,9 @@ class LeadingGroup(_Model):
 
 
 class Plan(_Model):
+    """One year's plan as data: towns, categories, fields, targets (附件2), activities
+    (附件3), carriers (附件4) and dropdown lists. Load it with :func:`load_plan`."""
+
     id: str
     standard: str
     year: int
@@ -215,6 +246,7 @@ class Plan(_Model):
 
 
 def available_plans() -> list[str]:
+    """The ids of the plans shipped with the package (for :func:`load_plan`)."""
     folder = resources.files("xlz") / "plans"
     return sorted(p.name.removesuffix(".json") for p in folder.iterdir() if p.name.endswith(".json"))
 

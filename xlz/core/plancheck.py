@@ -28,6 +28,8 @@ def computed_total(plan: Plan) -> dict[str, int | None]:
 
 
 def check_plan(plan: Plan) -> Report:
+    """The plan document's own inconsistencies (e.g. a printed 合计 that is not the sum of
+    its rows), as findings; nothing is corrected."""
     report = Report(source=f"plan:{plan.id}")
     a2 = plan.attachment2
     headers = a2.headers

@@ -20,6 +20,8 @@ METRIC_LABELS: dict[Metric, str] = {
 
 @dataclass(frozen=True, slots=True)
 class MetricProgress:
+    """One metric of 附件2 for one town (or the city): target, done, 完成率 and pipeline."""
+
     metric: Metric
     label: str
     target: int | None  # None: printed blank in 附件2 (no target), never 0

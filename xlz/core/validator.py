@@ -65,6 +65,8 @@ class Record:
 
 @dataclass(slots=True)
 class Validation:
+    """What :func:`validate_values` found: the report and the records of each entry sheet."""
+
     report: Report
     records: dict[str, list[Record]] = field(default_factory=dict)  # by sheet key
     header_rows: dict[str, int] = field(default_factory=dict)  # by sheet key

@@ -10,6 +10,8 @@ from xlz.core.validator import SheetValues
 
 @dataclass(slots=True)
 class WorkbookData:
+    """One workbook as read: format, sheet values, the xlz.* metadata and the hash."""
+
     path: str
     format: str  # from xlz.io.intake.sniff: xlsx, xlsm, xls, ods, ...
     sheets: dict[str, SheetValues]

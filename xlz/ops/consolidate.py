@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xlz.core import layout as L
 from xlz.core.catalogue import RULES
@@ -27,11 +27,69 @@ from xlz.io.inbox import DEFAULT_LIMITS, Expander, Limits, SourceProblem, Submis
 
 Progress = Callable[[str], None]  # called once per submission, with its display name
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 @dataclass(slots=True)
 class ConsolidationResult:
+    """What :func:`consolidate` wrote and found: the city workbook's path, the whole
+    :class:`Consolidation`, the exit status, and its tables (:meth:`tables`,
+    :meth:`to_pandas`, :meth:`to_dict`)."""
+
     out: Path
     consolidation: Consolidation
+
+    def tables(self) -> dict[str, list[dict[str, Any]]]:
+        """The result as tables of plain rows, one dict per row: ``projects``,
+        ``carriers`` and ``activities`` (the accepted entry rows, parsed values keyed by
+        column key, with town and provenance), ``towns`` (state and progress per metric),
+        ``files`` (every submitted file and its status) and ``issues`` (问题清单)."""
+        c = self.consolidation
+        out: dict[str, list[dict[str, Any]]] = {}
+        rows_of = {"project": c.projects, "carrier": c.carriers, "activity": c.activities}
+        tables = {"project": "projects", "carrier": "carriers", "activity": "activities"}
+        for sheet in ENTRY_SHEETS:
+            keys = [col.key for col in sheet.input_columns]
+            out[tables[sheet.key]] = [
+                {"town": r.town.code, "town_name": r.town.short,
+                 **{k: r.record.values.get(k) for k in keys},
+                 "file": r.file.name, "sha256": r.file.input.sha256, "row": r.record.row}
+                for r in rows_of[sheet.key]
+            ]
+        out["towns"] = [
+            {"town": t.town.code, "town_name": t.town.short, "state": t.state,
+             "file": t.winner.name if t.winner else None, "superseded": len(t.superseded),
+             **{f"{p.metric}_{part}": value for p in t.progress
+                for part, value in (("target", p.target), ("done", p.done),
+                                    ("rate", p.rate), ("pipeline", p.pipeline))}}
+            for t in c.towns
+        ]
+        out["files"] = [
+            {"file": f.name, "sha256": f.input.sha256, "status": f.status,
+             "town": f.town.code if f.town else None, "received": f.input.received,
+             "template_version": f.template_version,
+             "errors": len(f.report.errors), "warnings": len(f.report.warnings)}
+            for f in c.files
+        ]
+        out["issues"] = [
+            {"town_name": i.town, **{k: v for k, v in i.finding.to_dict().items()
+                                     if k != "address"}, "file": i.file}
+            for i in c.issues
+        ]
+        return out
+
+    def to_pandas(self) -> dict[str, pd.DataFrame]:
+        """:meth:`tables` as DataFrames (needs the ``pandas`` extra)."""
+        try:
+            import pandas as pd
+        except ImportError as exc:
+            raise ImportError(
+                "ConsolidationResult.to_pandas() 需要 pandas，请先安装："
+                "pip install \"xlz[pandas]\"（或 pip install pandas）"
+            ) from exc
+        return {name: pd.DataFrame.from_records(rows) if rows else pd.DataFrame()
+                for name, rows in self.tables().items()}
 
     @property
     def exit_code(self) -> int:
