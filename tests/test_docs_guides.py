@@ -4,7 +4,7 @@
 - every relative link (file and #anchor) resolves;
 - every `xlz ...` command in a guide exists (parsed from `xlz --help` and its groups'
   help), and so does every `xlwings ...` command;
-- every ribbon button the guides name is a button of macros/customUI14.xml, and every
+- every ribbon button the guides name is a button of xlz/addin/macros/customUI14.xml, and every
   button there is explained in both guides;
 - the message boxes the install guide quotes are the VBA's own words;
 - both guides state plainly what works in WPS and what does not.
@@ -32,7 +32,7 @@ INSTALL = DOCS / "install-guide.md"
 CHECKLIST = DOCS / "release-checklist.md"
 INDEX = DOCS / "README.md"
 GUIDES = (CLERK, INSTALL, CHECKLIST, INDEX)
-RIBBON = ROOT / "macros" / "customUI14.xml"
+RIBBON = ROOT / "xlz" / "addin" / "macros" / "customUI14.xml"
 RENDER_SCRIPT = ROOT / "scripts" / "render_doc_images.py"
 CUI = "{http://schemas.microsoft.com/office/2009/07/customui}"
 
@@ -219,7 +219,7 @@ def test_checklist_names_every_button() -> None:
 
 def _vba_literals() -> list[str]:
     literals = []
-    for bas in sorted((ROOT / "macros").glob("*.bas")):
+    for bas in sorted((ROOT / "xlz" / "addin" / "macros").glob("*.bas")):
         for line in _text(bas).splitlines():
             if line.lstrip().startswith("'"):
                 continue

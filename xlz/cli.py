@@ -121,16 +121,16 @@ def addin_group() -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="输出文件夹")
 @click.option("--macros", "macros_dir", default=None, type=click.Path(file_okay=False),
-              help="VBA 源文件夹（默认为源码中的 macros/）")
+              help="VBA 源文件夹（默认为随 xlz 安装的宏源码）")
 def addin_build_command(out_dir: str, macros_dir: str | None) -> None:
-    """由 macros/ 中的 VBA 源码生成 xlz.xlam（含“科技招商”功能区）。"""
+    """由随 xlz 安装的 VBA 源码生成 xlz.xlam（含“科技招商”功能区）。"""
     from pathlib import Path
 
     from xlz.addin import MACROS_DIR, build_addin
 
     source = Path(macros_dir) if macros_dir else MACROS_DIR
     if not source.is_dir() or not any(source.glob("*.bas")):
-        click.echo(f"找不到 VBA 源文件夹“{source}”。请在 xlz 源码目录中运行，或用 --macros 指定。",
+        click.echo(f"找不到 VBA 源文件夹“{source}”。请重新安装 xlz，或用 --macros 指定。",
                    err=True)
         sys.exit(2)
     path = build_addin(Path(out_dir), macros_dir=source)

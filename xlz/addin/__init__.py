@@ -1,4 +1,4 @@
-"""Build the 科技招商 Excel add-in (xlz.xlam) from the VBA text kept in `macros/`.
+"""Build the 科技招商 Excel add-in (xlz.xlam) from the VBA text kept in `xlz/addin/macros/`.
 
 Pure Python, no Office: `ovba` compresses, `cfb` writes the compound file,
 `vbaproject` lays out the VBA project, `xlam` zips the package with the ribbon.
@@ -28,8 +28,9 @@ __all__ = ["ADDIN_NAME", "MACROS_DIR", "build_addin", "build_test_workbook", "lo
 ADDIN_NAME = "xlz.xlam"
 PROJECT_NAME = "XlzAddin"
 VERSION_MODULE = "XlzVersion"
-MACROS_DIR = Path(__file__).resolve().parents[2] / "macros"
-"""The VBA sources live at the repository root, next to the Python package."""
+MACROS_DIR = Path(__file__).resolve().parent / "macros"
+"""The VBA sources and the ribbon, shipped as package data: an installed xlz builds the
+add-in without a source checkout."""
 
 _VB_NAME = re.compile(r'\AAttribute VB_Name = "([A-Za-z][A-Za-z0-9_]{0,30})"\r?\n')
 
@@ -57,7 +58,7 @@ def package_version() -> str:
     try:
         return importlib.metadata.version("xlz")
     except importlib.metadata.PackageNotFoundError:
-        pyproject = MACROS_DIR.parent / "pyproject.toml"
+        pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
         match = re.search(r'^version = "([^"]+)"', pyproject.read_text("utf-8"), re.M)
         if match is None:
             raise RuntimeError("cannot determine the xlz version") from None
