@@ -17,3 +17,34 @@ def test_rules_doc_is_current() -> None:
     )
     for code in RULES:
         assert f"`{code}`" in expected
+
+
+def test_api_doc_is_current() -> None:
+    from scripts.render_api_doc import render
+
+    api = DOC.with_name("api.md")
+    assert api.read_text(encoding="utf-8") == render(), (
+        "docs/api.md is stale: run `.venv/bin/python scripts/render_api_doc.py > docs/api.md`"
+    )
+
+
+def test_docs_point_only_inside_the_repository() -> None:
+    import re
+
+    root = DOC.parents[1]
+    for page in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        text = page.read_text(encoding="utf-8")
+        assert "shared/" not in text and "../" not in text, f"{page.name} points outside"
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            assert (page.parent / target).exists(), f"{page.name}: {target} does not exist"
+
+
+def test_standard_doc_states_the_version_the_code_writes() -> None:
+    from xlz.core.layout import STANDARD_VERSION
+
+    text = DOC.with_name("standard.md").read_text(encoding="utf-8")
+    assert text.startswith(f"# The xlz workbook standard, version {STANDARD_VERSION}\n")
+    for number in range(1, 7):
+        assert f"\n## {number}. " in text

@@ -1,4 +1,4 @@
-"""The generated workbooks: structure per template-standard.md, metadata, dropdowns and
+"""The generated workbooks: structure per docs/standard.md, metadata, dropdowns and
 protection as a real reader sees them, determinism, the committed copies, and that a
 real spreadsheet application (LibreOffice) opens every one without a formula error."""
 

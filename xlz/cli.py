@@ -1,6 +1,6 @@
 """The command line: each command is a thin call into one library function.
 
-Exit status (template-standard.md section 6): 0 fine, 1 findings of severity 错误 /
+Exit status (docs/standard.md section 6): 0 fine, 1 findings of severity 错误 /
 rejected files, 2 unreadable input or bad usage. ``--json`` prints one JSON document on
 stdout; messages for people go to stderr. Heavy modules are imported inside commands so
 that ``xlz --help`` and the add-in's button presses start fast.

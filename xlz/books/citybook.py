@@ -1,4 +1,4 @@
-"""The city workbook (市级汇总表, template-standard.md section 5), written with xlsxwriter.
+"""The city workbook (市级汇总表, docs/standard.md section 5), written with xlsxwriter.
 
 Every figure is computed in Python and written as a value: the city office forwards the
 file, prints it and opens it in WPS, and a value cannot recalculate into something else.

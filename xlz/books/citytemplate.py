@@ -1,4 +1,4 @@
-"""The empty city workbook (市级汇总表) per template-standard.md section 5: the six sheets
+"""The empty city workbook (市级汇总表) per docs/standard.md section 5: the six sheets
 with their headers (from :mod:`xlz.core.layout`, shared with the filled city workbook),
 任务分解表 pre-filled with 附件2 exactly as printed, the 合计 rows and the city-target
 block, 报送情况 listing every town as 未报送, and 招商活动 with the 附件3 schedule.

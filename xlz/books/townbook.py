@@ -1,4 +1,4 @@
-"""The town workbook (镇区填报表) written with xlsxwriter, per template-standard.md
+"""The town workbook (镇区填报表) written with xlsxwriter, per docs/standard.md
 section 2.
 
 Deterministic: the timestamps come from the plan (its issue date), sheets, names, lists

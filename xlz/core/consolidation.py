@@ -5,7 +5,7 @@ No file is opened here. The caller hands over what the readers produced
 could not be read); this module decides which town each file belongs to, which
 submission counts, what the towns achieved, and where every entry row ends up.
 
-The rules (issue 5, template-standard.md section 5):
+The rules (issue 5, docs/standard.md section 5):
 
 - A town is identified from the template metadata (``xlz.town``), never from the file
   name; the 镇区 cell on 填报说明 is the fallback (with a finding). Metadata and cell

@@ -1,5 +1,5 @@
 """The three entry sheets a clerk fills, column by column, exactly as the standard lists
-them (template-standard.md section 2). Column order here is the order in the template.
+them (docs/standard.md section 2). Column order here is the order in the template.
 
 The specs are plain data: the validator, the template generator (dropdowns, widths,
 input hints) and the docs all read them.

@@ -1,6 +1,6 @@
 """Where things are in a town workbook: the contract between the template generator,
 the in-place writer, the readers and the add-in. Sheet names and headers are those of
-template-standard.md; positions of library-owned cells are fixed here.
+docs/standard.md; positions of library-owned cells are fixed here.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ META_GENERATED: Final = "xlz.generated"
 STANDARD_VERSION: Final = "1"
 
 
-# --- The city workbook (市级汇总表, template-standard.md section 5) ------------------
+# --- The city workbook (市级汇总表, docs/standard.md section 5) ------------------
 # Shared by the city template (xlz/books/citytemplate.py) and the filled city workbook
 # (xlz/books/citybook.py): header in row 1 of every sheet, data from row 2.
 CITY_TASKS: Final = "任务分解表"
