@@ -330,3 +330,76 @@ def test_findings_text_lights_its_row_yellow(tmp_path: Path) -> None:
     plain = {f"{letters[c.key]}3" for c in PROJECTS.input_columns if c.key not in red_columns}
     assert plain and yellow == plain
     assert not any(cell.endswith(("2", "4")) for cell in yellow)
+
+
+# ---------------------------------------------------------------- sorting the rows
+
+
+@pytest.mark.parametrize("sheet", ENTRY_SHEETS, ids=lambda s: s.key)
+def test_a_moved_live_check_is_the_one_written_for_its_new_row(sheet: EntrySheet) -> None:
+    """Sorting moves each row's 实时检查 formula like a copy (relative rows shift). The
+    check is independent of row order only if every row's formula, moved to any other
+    row, is exactly the formula written there; then the column is also one shared run."""
+    from xlz.ooxml.sharedformula import row_shifter
+
+    rules = fx.live_rules(PLAN, sheet)
+    rows = (FIRST_DATA_ROW, FIRST_DATA_ROW + 1, 7, fx.last_row(sheet))
+    written = {r: fx.live_check_formula(PLAN, sheet, r, rules) for r in rows}
+    for source in rows:
+        move = row_shifter(written[source])
+        assert move is not None
+        for target in rows:
+            assert move(target - source) == written[target], (source, target)
+
+
+def _project(seq: int, name: str) -> dict[str, CellValue]:
+    return {"seq": seq, "name": name, "category": "科创类", "field": "氢能", "origin": "上海",
+            "status": "洽谈中"}
+
+
+def _carrier(seq: int, name: str) -> dict[str, CellValue]:
+    return {"seq": seq, "name": name, "method": "新建载体", "level": "省级",
+            "type": "专业孵化器", "specialty": "合成生物", "area": 5000, "progress": "在建"}
+
+
+# Sorted by 序号 descending the unique name lands in row 2 and the first 甲 in row 6.
+BEFORE_SORT: dict[str, list[dict[str, CellValue]]] = {
+    "project": [_project(1, "甲项目"), _project(2, "乙项目"), _project(3, "甲项目"),
+                _project(4, "乙项目"), _project(5, "独有项目")],
+    "carrier": [_carrier(1, "甲园"), _carrier(2, "乙园"), _carrier(3, "甲园"),
+                _carrier(4, "乙园"), _carrier(5, "独有园")],
+}
+
+
+@pytest.mark.libreoffice
+def test_live_checks_after_sorting_equal_python_validator(tmp_path: Path) -> None:
+    """A clerk types rows (a duplicate pair twice over and a unique name), lifts the
+    sheet protection (no password; Excel sorts a range with locked cells only then) and
+    sorts 项目信息 and 孵化载体 by 序号, largest first, over the whole filter range A:U
+    — through LibreOffice's own sort (UNO ``XSortable.sort``), which moves the 实时检查
+    formulas with their rows. After recalculation every row's 实时检查 says what the
+    Python validator says about the sorted rows. (Before: row 2 called the unique name a
+    duplicate — its moved formula counted the header and itself — and row 6 lost its
+    duplicate check: it had received row 2's formula, which had none.)"""
+    from tests.lo import harness
+
+    template = build_town_workbook(PLAN, TOWN, tmp_path / "template.xlsx")
+    out = tmp_path / "sorted.xlsx"
+    steps: list[dict[str, Any]] = [{"op": "open", "path": str(template)},
+                                   {"op": "set", "cells": _edits(BEFORE_SORT)}]
+    for sheet in (PROJECTS, CARRIERS):
+        cols = fx.letters(sheet)
+        steps.append({"op": "sort", "range": f"{sheet.name}!A1:{cols['live_check']}"
+                      f"{fx.last_row(sheet)}", "by": cols["seq"], "ascending": False,
+                      "unprotect": True})
+    steps += [{"op": "recalc"}, {"op": "save", "path": str(out)}]
+    harness.run_job(steps, check=True)
+    grids = _read_sheets(out)
+    sheets = {s.name: _input_grid(grids[s.name], s) for s in ENTRY_SHEETS}
+    expected = _python_expected(PLAN, sheets)
+    for sheet, name in ((PROJECTS, "项目名称"), (CARRIERS, "科创载体名称")):
+        assert [row[0] for row in grids[sheet.name][1:6]] == [5, 4, 3, 2, 1], "sorted"
+        got = _live_texts(grids[sheet.name], sheet)
+        assert got == expected[sheet.name], sheet.name
+        # the later 乙 (row 5) and the later 甲 (row 6) are the duplicates, nothing else
+        assert got == {5: {f"B5 {name}重复"}, 6: {f"B6 {name}重复"}}, sheet.name

@@ -217,3 +217,32 @@ def test_rules_cli_lists_catalogue() -> None:
     assert result.exit_code == 0
     for code in RULES:
         assert code in result.output
+
+
+# ---------------------------------------------------------------- the phone rule
+
+
+PHONE_ACCEPTED = ["13812345678", "138 1234 5678", "+86 138-1234-5678", "0513-87654321",
+                  "（0513）87654321", "0513 8765432", "0513-87654321转123",
+                  "13812345678、0513-87654321"]
+# Local numbers without area code: the message asks for the area code, so the rule
+# refuses them (before, 1381234 and 87654321 passed as "local numbers").
+PHONE_REFUSED = ["1381234", "87654321", "8765-4321", "12345", "0513-123",
+                 "13812345678、87654321"]
+
+
+@pytest.mark.parametrize("phone", PHONE_ACCEPTED)
+def test_phone_rule_accepts_mobiles_and_landlines_with_area_code(phone: str) -> None:
+    validation = _validate({"project": [{**GOOD["project"], "phone": phone}]})
+    assert validation.report.findings == []
+
+
+@pytest.mark.parametrize("phone", PHONE_REFUSED)
+def test_phone_rule_refuses_numbers_without_area_code_and_says_so(phone: str) -> None:
+    validation = _validate({"project": [{**GOOD["project"], "phone": phone}]})
+    [finding] = validation.report.findings
+    assert finding.code == "project.phone.invalid" and finding.value == phone
+    # the message names what the rule wants: a mobile, or a landline with its area code
+    assert f"“{phone}”" in finding.message
+    assert "11位手机号" in finding.message and "带区号的固定电话" in finding.message
+    assert "本地号码请加上区号" in finding.message

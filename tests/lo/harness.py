@@ -18,6 +18,10 @@ Steps (JSON objects, executed in order; a failed step does not stop the job):
   str|number|null, "as_formula"?: bool}]}``: text stays text; ``as_formula`` takes Excel
   syntax (``=IF(A1>0,1,2)``). A locked cell on a protected sheet is refused (per-cell
   ``errors``), the others are still set.
+- ``{"op": "sort", "range": "项目信息!A1:U1001", "by": "A", "ascending"?: true, "header"?:
+  true, "unprotect"?: false}``: Data ▸ Sort through ``XSortable.sort``; formulas move
+  with their rows as the application moves them. A protected sheet is refused unless
+  ``unprotect`` (the templates have no password).
 - ``{"op": "read", "ranges": ["项目信息!A1:T20", "任务分解"]}`` (a bare sheet name = its
   used area from A1) → ``ranges[ref]["cells"]["A1"] = {"value", "formula", "formula_lo",
   "type": "EMPTY"|"VALUE"|"TEXT"|"FORMULA", "error"?, "error_name"?}``; ``formula`` is in

@@ -447,6 +447,37 @@ class Job:
             out["error"] = "; ".join(f"{x['cell']}: {x['error']}" for x in errors)
         return out
 
+    # {"op": "sort", "range": "项目信息!A1:U1001", "by": "A", "ascending"?: true,
+    #  "header"?: true, "unprotect"?: false}
+    # Sorts like Data ▸ Sort (XSortable.sort, the document's own reference handling:
+    # formulas move with their rows as a copy would). A protected sheet is refused
+    # unless "unprotect" (what a clerk does first: the templates have no password).
+    def op_sort(self, step):
+        from com.sun.star.table import TableSortField
+
+        doc = self.need_doc()
+        _name, sheet, rng = get_range(doc, step["range"])
+        if sheet.isProtected():
+            if not step.get("unprotect"):
+                raise StepError("sheet is protected; pass unprotect to lift it (no password)")
+            sheet.unprotect("")
+        by = step["by"].upper()
+        index = 0
+        for ch in by:
+            index = index * 26 + ord(ch) - 64
+        field = TableSortField()
+        field.Field = index - 1 - rng.getRangeAddress().StartColumn
+        field.IsAscending = bool(step.get("ascending", True))
+        field.IsCaseSensitive = False
+        descriptor = list(rng.createSortDescriptor())
+        for prop in descriptor:
+            if prop.Name == "SortFields":
+                prop.Value = uno.Any("[]com.sun.star.table.TableSortField", (field,))
+            elif prop.Name == "ContainsHeader":
+                prop.Value = bool(step.get("header", True))
+        uno.invoke(rng, "sort", (tuple(descriptor),))
+        return {}
+
     # {"op": "read", "ranges": ["项目信息!A1:T20", "任务分解"]}
     # → {"ranges": {ref: {"sheet", "range", "cells": {"A1": {value, formula, type, error?}}}}}
     def op_read(self, step):

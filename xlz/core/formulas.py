@@ -208,13 +208,14 @@ def _compile(rule: Rule, sheet: EntrySheet, plan: Plan) -> Cond | None:
         limit = int(rule.params["max_length"])
         return lambda r: f"LEN(TRIM({x(r)}))>{limit}"
     if check is Check.DUPLICATE:
-        # Like Python: the first occurrence is fine, every later one is flagged.
-        def duplicate(r: int) -> str | None:
-            if r <= FIRST_DATA_ROW:
-                return None
-            above = f"{letter}${FIRST_DATA_ROW}:{letter}{r - 1}"
-            return f"AND({_filled(x(r))},{_in_list(above, x(r))})"
-        return duplicate
+        # Like Python: the first occurrence is fine, every later one is flagged. "Earlier"
+        # is asked of ROW() over the whole fixed column, never of a range ending one row
+        # up: sorting moves formulas like a copy, and a relative range would then reach
+        # the header or the row itself (a unique name flagged, a duplicate missed). So
+        # every row holds the same formula, moved: order-independent and one shared run.
+        column = data_range(sheet, rule.field, absolute_sheet=False)
+        return lambda r: (f"AND({_filled(x(r))},SUMPRODUCT((TRIM({column})=TRIM({x(r)}))"
+                          f"*(ROW({column})<ROW()))>0)")
     if check is Check.REQUIRED_IF:
         return lambda r: f"AND({_when(rule, sheet, r)},{_blank(x(r))})"
     if check is Check.EXPECTED_IF:

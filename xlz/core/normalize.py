@@ -48,7 +48,9 @@ _CN_MONTHS = {
 _PHONE_CHARS = re.compile(r"[\s\-－—()（）+]")
 _MOBILE = re.compile(r"^(86)?1[3-9]\d{9}$")
 _PLAIN_MOBILE = re.compile(r"1[3-9][0-9]{9}")  # ASCII digits only, as _MOBILE after cleaning
-_LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}(转\d{1,6}|ext\d{1,6})?$|^\d{7,8}$")
+# A landline needs its area code (0 + 2–3 digits): a bare 7–8 digit local number is not
+# a number the city can dial, and the message asks for the area code (catalogue, PHONE).
+_LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}(转\d{1,6}|ext\d{1,6})?$")
 
 YEAR_ROUND = "全年"
 
@@ -211,8 +213,10 @@ def parse_choice(
 
 
 def phone_ok(text: str) -> bool:
-    """Mainland mobile numbers or landlines (area code and extension optional);
-    several numbers may be separated by 、，; or /."""
+    """Mainland mobile numbers (11 digits, 86 in front allowed) or landlines with their
+    area code (``0513-87654321``, an extension ``转123`` allowed); a local number without
+    area code (``87654321``, ``1381234``) is refused. Several numbers may be separated by
+    、，; or /."""
     if _PLAIN_MOBILE.fullmatch(text):  # most cells: one mobile number, typed plainly
         return True
     digits = _PHONE_CHARS.sub("", clean_text(text))
