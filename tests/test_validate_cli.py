@@ -106,7 +106,9 @@ def test_crash_mid_write_leaves_original(template: Path, tmp_path: Path,
         raise OSError("disk full")
 
     monkeypatch.setattr(zc, "rewrite", crash)
-    with pytest.raises(OSError):
+    from xlz.core.errors import OutputError
+
+    with pytest.raises(OutputError):  # the OSError, as an XlzError with a Chinese message
         xlz.validate(path)
     assert path.read_bytes() == before
     assert list(tmp_path.iterdir()) == [path]

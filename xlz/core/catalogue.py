@@ -79,7 +79,7 @@ _KIND_EXPECTED = {
     Kind.AREA: "以平方米为单位的数字，如 5000",
     Kind.DATE: "日期，如 2023-03-05",
     Kind.MONTH: "1–12 的月份数字，或“全年”",
-    Kind.PHONE: "11位手机号，或带区号的固定电话（如 0513-87654321；只有7–8位的本地号码请加上区号）",
+    Kind.PHONE: "11位手机号或带区号的固定电话，如 0513-87654321",
 }
 
 
@@ -274,6 +274,23 @@ _FILE_RULES: tuple[Rule, ...] = (
         "请在 Excel/WPS 中删除多余的空行空列后另存为 .xlsx 重新提交。",
     ),
     Rule(
+        "file.unsupported_compression", E, Check.FILE, "不支持的压缩方式",
+        "文件“{file}”中的部件 {part} 使用了程序不支持的压缩方式（{method}），原文件未改动。"
+        "Excel/WPS 保存的文件不会这样，通常是被压缩软件或其他程序重新打包过。"
+        "请在 Excel/WPS 中打开它，“另存为”Excel 工作簿（.xlsx）后重新提交。",
+    ),
+    Rule(
+        "file.strict_ooxml", E, Check.FILE, "Strict Open XML 格式",
+        "文件“{file}”保存成了“Strict Open XML 电子表格”格式，程序不能写入它，原文件未改动。"
+        "请在 Excel 中选择“文件→另存为”，文件类型选“Excel 工作簿（*.xlsx）”，保存后重试。",
+    ),
+    Rule(
+        "file.unsafe_xml", E, Check.FILE, "文件含有文档类型声明",
+        "文件“{file}”的部件 {part} 含有文档类型声明（DTD）或实体定义，为安全起见程序不处理，"
+        "原文件未改动。Excel/WPS 保存的文件不会这样；请在 Excel/WPS 中打开它，"
+        "“另存为”Excel 工作簿（.xlsx）后重新提交。",
+    ),
+    Rule(
         "file.reserved_missing", W, Check.FILE, "模板预留位置缺失",
         "文件“{file}”缺少写入校验结果的预留位置（{what}），原文件未改动，"
         "校验结果已另存为“{report}”。请使用市里下发的模板，不要删除工作表或表头。",
@@ -308,6 +325,30 @@ _FILE_RULES: tuple[Rule, ...] = (
     Rule(
         "file.row_superseded", W, Check.FILE, "所在文件已被新报送取代，本行未计入汇总",
         "{address}：所在文件“{file}”已被{town}较新的报送“{winner}”取代，本行未计入全市汇总。",
+    ),    # Writing (xlz.core.errors.OutputError): the original is left as it was.
+    Rule(
+        "output.disk_full", E, Check.FILE, "磁盘空间不足",
+        "磁盘空间不足，无法写入“{file}”，原文件未改动。请清理所在磁盘（{folder}）"
+        "或把文件复制到空间充足的磁盘后重试。",
+    ),
+    Rule(
+        "output.denied", E, Check.FILE, "没有写入权限",
+        "没有权限在“{folder}”中写入“{file}”，原文件未改动。"
+        "请把文件复制到“桌面”或“文档”等可写的文件夹后重试。",
+    ),
+    Rule(
+        "output.write_failed", E, Check.FILE, "写入失败",
+        "无法写入“{file}”（{reason}），原文件未改动。请检查磁盘和文件夹后重试。",
+    ),
+    # The installation and xlz itself (xlz.core.errors.PackageError).
+    Rule(
+        "package.broken", E, Check.FILE, "安装不完整",
+        "xlz 安装不完整（缺少 {what}）。请按安装说明重新安装 xlz 后重试。",
+    ),
+    Rule(
+        "package.internal", E, Check.FILE, "内部错误",
+        "内部错误：{where}程序出现异常（{reason}）。这是 xlz 的缺陷，不是您操作的问题。"
+        "请把这条消息和相关文件发给{report_to}；设置环境变量 XLZ_DEBUG=1 后重试可显示详细信息。",
     ),
 )
 
@@ -328,6 +369,14 @@ _PLAN_RULES: tuple[Rule, ...] = (
     Rule(
         "plan.carrier.direction_mismatch", E, Check.PLAN, "附件4建设方向无法由级别和类型还原",
         "附件4第{seq}行“{name}”的建设方向印刷为“{printed}”，由级别、类型和专业领域生成的是“{rendered}”。",
+    ),    # The plan file itself (xlz.core.errors.PlanError).
+    Rule(
+        "plan.not_found", E, Check.PLAN, "找不到计划文件",
+        "找不到计划文件“{file}”。请检查文件名，或使用内置的计划：{available}。",
+    ),
+    Rule(
+        "plan.invalid", E, Check.PLAN, "计划文件格式错误",
+        "计划文件“{file}”无法使用：{reason}。请核对计划文件，或使用内置的计划：{available}。",
     ),
 )
 

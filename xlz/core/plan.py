@@ -254,14 +254,34 @@ def available_plans() -> list[str]:
 @functools.cache
 def load_plan(name_or_path: str | Path = DEFAULT_PLAN) -> Plan:
     """Load a plan by its id (a file shipped in ``xlz/plans``) or from a JSON file path."""
+    from xlz.core.errors import PlanError, make_error
+
     path = Path(name_or_path)
-    if path.suffix == ".json" and path.exists():
-        data = path.read_bytes()
-    else:
-        ref = resources.files("xlz") / "plans" / f"{name_or_path}.json"
-        if not ref.is_file():
-            raise FileNotFoundError(
-                f"找不到计划文件“{name_or_path}”；可用的计划：{', '.join(available_plans())}"
-            )
-        data = ref.read_bytes()
-    return Plan.model_validate_json(data)
+    available = "、".join(available_plans())
+    try:
+        if path.suffix == ".json" and path.exists():
+            data = path.read_bytes()
+        else:
+            ref = resources.files("xlz") / "plans" / f"{name_or_path}.json"
+            if not ref.is_file():
+                raise make_error(PlanError, "plan.not_found", path, available=available)
+            data = ref.read_bytes()
+        return Plan.model_validate_json(data)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise make_error(PlanError, "plan.invalid", path, reason=reason,
+                         available=available) from exc
+    except ValueError as exc:  # pydantic.ValidationError (schema, or not JSON at all)
+        reason = _plan_reason(exc)
+        raise make_error(PlanError, "plan.invalid", path, reason=reason,
+                         available=available) from exc
+
+
+def _plan_reason(exc: ValueError) -> str:
+    """The first problems of a pydantic error, briefly: ``towns.0.code：Field required``."""
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return str(exc)[:200]
+    items = [f"{'.'.join(str(x) for x in e.get('loc', ())) or '（整个文件）'}：{e.get('msg', '')}"
+             for e in errors()[:3]]
+    return "；".join(items)[:300]

@@ -18,25 +18,31 @@ import datetime as dt
 import os
 import re
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Final
-from xml.etree.ElementTree import Element
+from xml.etree.ElementTree import Element, ParseError
+
+from defusedxml import DefusedXmlException
 
 from xlz.core import layout as L
 from xlz.core.cells import cell_ref, display
 from xlz.core.entries import ENTRY_SHEETS, FINDINGS_HEADER
+from xlz.core.errors import output_error
 from xlz.core.findings import Finding, Report, Severity
 from xlz.core.plan import Plan, Town
 from xlz.core.text import match_key
 from xlz.core.validator import SheetValues, Validation
 from xlz.core.workbook import WorkbookData
-from xlz.io.read import read_bounded
-from xlz.ooxml.sheetxml import Clear, Edit, Formula, Number, SheetPatcher, Text
+from xlz.io.intake import ZIP_ERRORS, InputError, input_error
+from xlz.io.read import read_bounded, zip_error
+from xlz.ooxml.sheetxml import Clear, Edit, Formula, Number, SheetPatcher, SheetXmlError, Text
 
 _MAX_PART: Final = 256 * 1024 * 1024
 _REL_NS: Final = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_STRICT_MAIN: Final = b"http://purl.oclc.org/ooxml/spreadsheetml/main"
 _SEVERITY_MARK: Final = {Severity.ERROR: "【错误】", Severity.WARNING: "【提醒】"}
 STATE_OK: Final = "通过"
 STATE_ERRORS: Final = "有错误"
@@ -265,48 +271,95 @@ class PatchResult:
 def patch_package(path: str | os.PathLike[str], edits: Mapping[str, Mapping[str, Edit]],
                   *, keep_formulas: Iterable[str] = ()) -> PatchResult:
     """Apply cell edits to the workbook at ``path`` atomically. ``keep_formulas``: sheets
-    whose formula cells are never replaced (live checks, a clerk's own formulas)."""
-    import zipfile
-
+    whose formula cells are never replaced (live checks, a clerk's own formulas).
+    Raises InputError (nothing written) for a package the writer cannot edit, and
+    OutputError (the file unchanged) when the new file cannot be written."""
     from xlz.ooxml.zipcopy import rewrite
 
     p = Path(path)
-    original = p.read_bytes()
     protected = set(keep_formulas)
     result = PatchResult()
     replacements: dict[str, bytes] = {}
-    with zipfile.ZipFile(p) as zf:
-        parts = sheet_parts(lambda name: read_bounded(zf, name, _MAX_PART))
-        names = set(zf.namelist())
-        removed: dict[str, list[str]] = {}
-        for sheet, cells in edits.items():
-            if not cells:
-                continue
-            part, sheet_id = parts[sheet]
-            patcher = SheetPatcher(read_bounded(zf, part, _MAX_PART))
-            patcher.keep_formulas = sheet in protected
-            for ref, edit in cells.items():
-                patcher.set(ref, edit)
-            new = patcher.apply()
-            if patcher.skipped:
-                result.skipped[sheet] = patcher.skipped
-            if patcher.formulas_removed:
-                removed[sheet_id] = patcher.formulas_removed
-            replacements[part] = new
-        chain = "xl/calcChain.xml"
-        if removed and chain in names:
-            xml = read_bounded(zf, chain, _MAX_PART)
-            for sheet_id, refs in removed.items():
-                xml = prune_calc_chain(xml, sheet_id, refs)
-            replacements[chain] = xml
+    reading = ["xl/workbook.xml"]  # the part being read and parsed, for the message
+
+    def read(zf: zipfile.ZipFile, name: str) -> bytes:
+        reading[0] = name
+        return read_bounded(zf, name, _MAX_PART)
+
+    # Everything is read and checked before anything is written: an unusable package
+    # raises InputError and the file stays as it was.
+    try:
+        original = p.read_bytes()
+        with zipfile.ZipFile(p) as zf:
+            _refuse_strict(p, read(zf, "xl/workbook.xml"))
+            parts = sheet_parts(lambda name: read(zf, name))
+            names = set(zf.namelist())
+            removed = _patch_sheets(zf, read, parts, edits, protected, result, replacements)
+            chain = "xl/calcChain.xml"
+            if removed and chain in names:
+                xml = read(zf, chain)
+                for sheet_id, refs in removed.items():
+                    xml = prune_calc_chain(xml, sheet_id, refs)
+                replacements[chain] = xml
+    except InputError:
+        raise
+    except (DefusedXmlException, ParseError, SheetXmlError, UnicodeDecodeError) as exc:
+        raise _xml_error(p, reading[0], exc) from exc
+    except ZIP_ERRORS as exc:
+        raise zip_error(p, exc) from exc
     atomic_write(p, lambda fh: rewrite(original, replacements, fh))
     return result
 
 
+def _refuse_strict(path: Path, workbook_xml: bytes) -> None:
+    """Strict Open XML (Excel's "Strict Open XML 电子表格") uses other namespaces in
+    every part; the writer edits transitional parts only."""
+    if _STRICT_MAIN in workbook_xml[:4096]:
+        raise input_error("file.strict_ooxml", path)
+
+
+def _xml_error(path: Path, part: str, exc: Exception) -> InputError:
+    if isinstance(exc, DefusedXmlException):
+        return input_error("file.unsafe_xml", path, part=part)
+    return input_error("file.corrupt", path, reason=f"部件 {part} 不是有效的 XML：{exc}"[:200])
+
+
+def _patch_sheets(zf: zipfile.ZipFile, read: Callable[[zipfile.ZipFile, str], bytes],
+                  parts: Mapping[str, tuple[str, str]],
+                  edits: Mapping[str, Mapping[str, Edit]], protected: set[str],
+                  result: PatchResult, replacements: dict[str, bytes]
+                  ) -> dict[str, list[str]]:
+    """Patch each edited sheet's part into ``replacements``; sheetId → formula cells
+    that were removed (for the calcChain)."""
+    removed: dict[str, list[str]] = {}
+    for sheet, cells in edits.items():
+        if not cells:
+            continue
+        if sheet not in parts:
+            raise input_error("file.corrupt", zf.filename or "",
+                              reason=f"找不到工作表“{sheet}”的部件")
+        part, sheet_id = parts[sheet]
+        patcher = SheetPatcher(read(zf, part))
+        patcher.keep_formulas = sheet in protected
+        for ref, edit in cells.items():
+            patcher.set(ref, edit)
+        new = patcher.apply()
+        if patcher.skipped:
+            result.skipped[sheet] = patcher.skipped
+        if patcher.formulas_removed:
+            removed[sheet_id] = patcher.formulas_removed
+        replacements[part] = new
+    return removed
+
+
 def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
     """Write through a temporary file in the same folder and rename it over ``path``:
-    a crash (or an exception in ``write``) leaves the original untouched."""
-    fd, tmp = tempfile.mkstemp(prefix=".~xlz-", suffix=path.suffix, dir=path.parent)
+    a crash (or an exception in ``write``) leaves the original untouched. An OS error
+    (disk full, no permission) becomes an OutputError."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".~xlz-", suffix=path.suffix, dir=path.parent)
+    except OSError as exc:
+        raise output_error(path, exc) from exc
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
@@ -315,11 +368,13 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
         if path.exists():
             os.chmod(tmp, path.stat().st_mode & 0o7777)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(exc, OSError):  # disk full, no permission, …: the original is intact
+            raise output_error(path, exc) from exc
         raise
 
 

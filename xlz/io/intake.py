@@ -14,11 +14,13 @@ from __future__ import annotations
 import os
 import stat
 import zipfile
+import zlib
 from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any, Final
 
-from xlz.core.catalogue import RULES
+from xlz.core.errors import InputError as InputError  # re-exported: its old home
+from xlz.core.errors import make_error
 
 OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGICS: Final = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
@@ -46,25 +48,31 @@ _OOXML_MAIN: Final = {
 }
 
 
-class InputError(Exception):
-    """A file xlz cannot use as given. Not a finding about the clerk's entries: the file
-    itself must be fixed (or closed, or made writable) first."""
-
-    def __init__(self, code: str, message: str, path: str | os.PathLike[str] | None = None
-                 ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.path = None if path is None else str(path)
-
-    def __str__(self) -> str:
-        return self.message
-
-
 def input_error(code: str, path: str | os.PathLike[str], **extra: Any) -> InputError:
     """An InputError with the catalogue's message for ``code``, naming the file."""
-    name = Path(path).name
-    return InputError(code, RULES[code].format(file=name, **extra), path)
+    return make_error(InputError, code, path, **extra)
+
+
+# What reading a zip package may raise besides our own errors: a damaged directory or
+# member (BadZipFile, EOFError, zlib.error, ValueError), a compression method the
+# standard library lacks (NotImplementedError, e.g. Deflate64), and OS errors.
+ZIP_ERRORS: Final = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError,
+                     zlib.error, ValueError, OSError)
+# Excel, WPS and LibreOffice store parts uncompressed or deflated; the reader (calamine)
+# and the standard library agree only on these two.
+SUPPORTED_METHODS: Final = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
+_METHOD_NAMES: Final = {9: "Deflate64", 12: "BZIP2", 14: "LZMA", 93: "Zstandard",
+                        95: "XZ", 98: "PPMd", 99: "AES 加密"}
+
+
+def unsupported_member(zf: zipfile.ZipFile) -> tuple[str, str] | None:
+    """(part name, method name) of the first member stored with a compression method
+    other than stored/deflate, or None."""
+    for info in zf.infolist():
+        if info.compress_type not in SUPPORTED_METHODS:
+            method = _METHOD_NAMES.get(info.compress_type, f"方法 {info.compress_type}")
+            return info.filename, method
+    return None
 
 
 def sniff(path: str | os.PathLike[str]) -> str:
@@ -90,7 +98,7 @@ def _sniff_zip(path: Path) -> str:
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
             return zip_format(names, lambda name, limit: zf.read(name)[:limit])
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+    except ZIP_ERRORS:
         return "corrupt"
 
 
@@ -195,6 +203,8 @@ def classify(path: str | os.PathLike[str], *, write: bool = False) -> str:
         raise input_error("file.unreadable", p, reason=exc.strerror or str(exc)) from exc
     if fmt == "encrypted":
         raise input_error("file.encrypted", p)
+    if fmt in _ZIP_READABLE or fmt == "corrupt":
+        check_methods(p)
     if fmt == "corrupt":
         raise input_error("file.corrupt", p, reason="压缩包目录无法读取或缺少工作簿部件")
     if fmt == "html":
@@ -208,6 +218,22 @@ def classify(path: str | os.PathLike[str], *, write: bool = False) -> str:
     if write:
         check_writable(p)
     return fmt
+
+
+_ZIP_READABLE: Final = READABLE_FORMATS - {"xls"}
+
+
+def check_methods(path: str | os.PathLike[str]) -> None:
+    """Refuse a package with a part compressed in a way the reader cannot inflate
+    (Deflate64 from some archivers, …) before anything reads it."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            found = unsupported_member(zf)
+    except ZIP_ERRORS:
+        return  # a damaged directory: the caller's own error says so
+    if found is not None:
+        raise input_error("file.unsupported_compression", path, part=found[0],
+                          method=found[1])
 
 
 def check_writable(path: str | os.PathLike[str]) -> None:

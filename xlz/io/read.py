@@ -19,7 +19,7 @@ from xlz.core.cells import CellValue
 from xlz.core.layout import META_SHEET
 from xlz.core.validator import SheetValues
 from xlz.core.workbook import WorkbookData
-from xlz.io.intake import InputError, classify, input_error
+from xlz.io.intake import ZIP_ERRORS, InputError, classify, input_error, unsupported_member
 
 # Zip-bomb limits. A 5,000-row town workbook is a few MB unpacked; the largest
 # legitimate part (a sheet) compresses 10-50x. These caps are far above that.
@@ -92,10 +92,10 @@ def _zip_properties(path: Path) -> dict[str, str]:
             if _CUSTOM_PROPS not in zf.namelist():
                 return {}
             xml = read_bounded(zf, _CUSTOM_PROPS, MAX_PROPERTIES_SIZE)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise input_error("file.corrupt", path, reason=str(exc)) from exc
     except ValueError:
         return {}  # an oversized properties part: fall back to the _xlz sheet
+    except ZIP_ERRORS as exc:
+        raise zip_error(path, exc) from exc
     return properties_of(xml)
 
 
@@ -147,6 +147,22 @@ def sha256_of(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
+def zip_error(path: str | os.PathLike[str], exc: BaseException) -> InputError:
+    """The InputError for an exception from reading a zip package (one of ZIP_ERRORS)."""
+    if isinstance(exc, NotImplementedError):  # zipfile: "compression method not supported"
+        try:
+            with zipfile.ZipFile(path) as zf:
+                found = unsupported_member(zf)
+        except ZIP_ERRORS:
+            found = None
+        if found is not None:
+            return input_error("file.unsupported_compression", path, part=found[0],
+                               method=found[1])
+    if isinstance(exc, OSError):
+        return input_error("file.unreadable", path, reason=exc.strerror or str(exc))
+    return input_error("file.corrupt", path, reason=str(exc)[:200] or type(exc).__name__)
+
+
 def _calamine_error(path: Path, exc: Exception) -> InputError:
     text = f"{type(exc).__name__}: {exc}"
     if "password" in text.lower() or "encrypt" in text.lower():
@@ -169,8 +185,11 @@ def read_workbook(path: str | os.PathLike[str], *, sheets: Iterator[str] | None 
     if properties is None:
         properties = _zip_properties(p) if fmt in _ZIP_FORMATS and fmt != "ods" else {}
     if fmt == "ods":
-        with zipfile.ZipFile(p) as zf:
-            check_zip(p, zf)
+        try:
+            with zipfile.ZipFile(p) as zf:
+                check_zip(p, zf)
+        except ZIP_ERRORS as exc:
+            raise zip_error(p, exc) from exc
     wanted = None if sheets is None else set(sheets)
     values: dict[str, SheetValues] = {}
     hidden: set[str] = set()
@@ -193,5 +212,8 @@ def read_workbook(path: str | os.PathLike[str], *, sheets: Iterator[str] | None 
         raise _calamine_error(p, exc) from exc
     if not properties and META_SHEET in values:
         properties = _meta_sheet_properties(values[META_SHEET])
-    return WorkbookData(str(p), fmt, values, properties, sha256 or sha256_of(p),
-                        frozenset(hidden))
+    try:
+        digest = sha256 or sha256_of(p)
+    except OSError as exc:
+        raise input_error("file.unreadable", p, reason=exc.strerror or str(exc)) from exc
+    return WorkbookData(str(p), fmt, values, properties, digest, frozenset(hidden))

@@ -16,6 +16,7 @@ from typing import Any
 
 from xlz.core import layout as L
 from xlz.core.catalogue import RULES
+from xlz.core.errors import boundary
 from xlz.core.findings import Finding, Report
 from xlz.core.plan import DEFAULT_PLAN, Plan, Town, available_plans, load_plan
 from xlz.core.validator import Validation, validate_values
@@ -119,12 +120,15 @@ def _run(path: PathLike, plan: Plan | None, *, write: bool
     return p, data, ctx, validation
 
 
+@boundary
 def validate(path: PathLike, *, check: bool = False, plan: Plan | str | None = None,
              now: dt.datetime | None = None) -> FileResult:
     """Validate one workbook. Writes findings into its reserved places (校验提示, 校验结果,
     the status on 填报说明), or — for a file that is not an xlz template, lost its
     reserved places, or is .xls/.ods — into ``<name>.校验报告.xlsx`` beside it.
-    ``check=True`` writes nothing. Raises :class:`InputError` for unusable files."""
+    ``check=True`` writes nothing. Raises :class:`InputError` for unusable files and
+    :class:`OutputError` when the result cannot be written (the file stays as it was);
+    never anything but an :class:`XlzError`."""
     from xlz.books.reportbook import report_path, write_report_workbook
     from xlz.io.inplace import find_places, patch_package, state_of, validation_edits
 
@@ -162,10 +166,12 @@ def validate(path: PathLike, *, check: bool = False, plan: Plan | str | None = N
     return result
 
 
+@boundary
 def fill(path: PathLike, *, plan: Plan | str | None = None) -> FileResult:
     """Fill 任务分解 (restore the formulas, cached values = Python's :func:`progress`)
     and 载体汇总 (附件4 layout) of a town workbook, in place. Raises InputError when
-    the file cannot be filled (not a template, .xls/.ods, summary sheets missing)."""
+    the file cannot be filled (not a template, .xls/.ods, summary sheets missing),
+    OutputError when it cannot be written; never anything but an XlzError."""
     from xlz.io.inplace import fill_edits, fill_missing, patch_package
 
     resolved = load_plan(plan) if isinstance(plan, str) else plan
