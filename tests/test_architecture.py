@@ -60,6 +60,6 @@ def test_the_checker_sees_a_private_import(tmp_path: Path) -> None:
 
 def test_every_module_lives_in_a_layer() -> None:
     strays = [p.relative_to(PACKAGE).as_posix() for p in _modules()
-              if p.parent == PACKAGE and p.name not in DOORS
-              or p.parent != PACKAGE and p.relative_to(PACKAGE).parts[0] not in LAYERS]
+              if (p.parent == PACKAGE and p.name not in DOORS)
+              or (p.parent != PACKAGE and p.relative_to(PACKAGE).parts[0] not in LAYERS)]
     assert strays == []
