@@ -1,6 +1,6 @@
 """The command line: each command is a thin call into one library function.
 
-Exit status (template-standard.md section 6): 0 fine, 1 findings of severity 错误 /
+Exit status (docs/standard.md section 6): 0 fine, 1 findings of severity 错误 /
 rejected files, 2 unreadable input or bad usage. One boundary (:class:`XlzGroup`): an
 :class:`xlz.core.errors.XlzError` is printed as its Chinese message, anything unexpected
 as a Chinese "内部错误" message; both exit 2, and a traceback is printed only when the
@@ -20,6 +20,167 @@ from typing import Any
 import click
 
 from xlz import __version__
+
+# --- click in Chinese ---------------------------------------------------------------------
+# click writes its own text ("Usage:", "Missing option", "Show this message and exit.")
+# through ``gettext`` (``from gettext import gettext as _`` in each of its modules). A
+# .mo catalogue would only be found through the user's locale variables, which a Windows
+# PC does not set, so the Chinese catalogue is bound here, to click's modules only, before
+# any option below is declared (some texts are taken at declaration). A msgid missing
+# here stays English; tests/test_cli_chinese.py runs every door and catches that.
+_CLICK_ZH: dict[str, str] = {
+    "Usage:": "用法：",
+    "Options": "选项",
+    "Commands": "命令",
+    "Positional arguments": "参数",
+    "Show this message and exit.": "显示本帮助并退出。",
+    "Show the version and exit.": "显示版本号并退出。",
+    "%(prog)s, version %(version)s": "%(prog)s 版本 %(version)s",
+    "Error: {message}": "错误：{message}",
+    "Try '{command} {option}' for help.": "运行“{command} {option}”查看帮助。",
+    "Missing argument": "缺少参数",
+    "Missing option": "缺少选项",
+    "Missing parameter": "缺少参数",
+    "Missing {param_type}": "缺少{param_type}",
+    "Missing parameter: {param_name}": "缺少参数：{param_name}",
+    "Missing command.": "缺少命令。",
+    "No such option {name!r}.": "没有“{name}”这个选项。",
+    "No such command {name!r}.": "没有“{name}”这个命令。",
+    "Did you mean {possibility}?": "您要输入的是不是 {possibility}？",
+    "(Did you mean one of: {possibilities}?)": "（您要输入的是不是其中之一：{possibilities}？）",
+    "Option {name!r} requires an argument.": "选项“{name}”后面需要一个值。",
+    "Option {name!r} requires {nargs} arguments.": "选项“{name}”后面需要 {nargs} 个值。",
+    "Option {name!r} does not take a value.": "选项“{name}”后面不能带值。",
+    "Argument {name!r} takes {nargs} values.": "参数“{name}”需要 {nargs} 个值。",
+    "Got unexpected extra argument ({args})": "多余的参数（{args}）",
+    "Got unexpected extra arguments ({args})": "多余的参数（{args}）",
+    "Takes {nargs} values but 1 was given.": "需要 {nargs} 个值，只给了 1 个。",
+    "Takes {nargs} values but {len} were given.": "需要 {nargs} 个值，给了 {len} 个。",
+    "Invalid value for {param_hint}: {message}": "{param_hint} 的值无效：{message}",
+    "Invalid value: {message}": "值无效：{message}",
+    "unknown error": "未知错误",
+    "Could not open file {filename!r}: {message}": "无法打开文件“{filename}”：{message}",
+    "Aborted!": "已中止。",
+    "required": "必填",
+    "default: {default}": "默认：{default}",
+    "env var: {var}": "环境变量：{var}",
+    "(dynamic)": "（动态）",
+    "deprecated": "已弃用",
+    "file": "文件",
+    "directory": "文件夹",
+    "path": "路径",
+    "{name} {filename!r} does not exist.": "{name}“{filename}”不存在。",
+    "{name} {filename!r} is a file.": "{name}“{filename}”实际是一个文件。",
+    "{name} {filename!r} is a directory.": "{name}“{filename}”实际是一个文件夹。",
+    "{name} {filename!r} is not readable.": "{name}“{filename}”无法读取。",
+    "{name} {filename!r} is not writable.": "{name}“{filename}”无法写入。",
+    "{name} {filename!r} is not executable.": "{name}“{filename}”无法执行。",
+    "{value!r} is not a valid {number_type}.": "“{value}”不是有效的数字。",
+    "{value} is not in the range {range}.": "{value} 不在 {range} 范围内。",
+    "{value!r} is not {choice}.": "“{value}”不是 {choice}。",
+    "{value!r} is not one of {choices}.": "“{value}”不是可选值（{choices}）之一。",
+    "Choose from:\n\t{choices}": "可选：\n\t{choices}",
+    "{value!r} is not a valid boolean. Recognized values: {states}":
+        "“{value}”不是有效的是/否值。可用的值：{states}",
+    "Value must be an iterable.": "值必须是一组值。",
+    "Do you want to continue?": "是否继续？",
+    "Confirm the action without prompting.": "不经询问，直接确认。",
+    "Press any key to continue...": "按任意键继续……",
+    "Repeat for confirmation": "请再输入一次以确认",
+    "Error: The two entered values do not match.": "错误：两次输入不一致。",
+    "Error: invalid input": "错误：输入无效",
+}
+
+
+def _click_gettext(message: str) -> str:
+    return _CLICK_ZH.get(message, message)
+
+
+def _click_ngettext(singular: str, plural: str, n: int) -> str:
+    return _click_gettext(singular if n == 1 else plural)
+
+
+def _localise_click() -> None:
+    import gettext
+    import importlib
+
+    for name in ("core", "decorators", "exceptions", "formatting", "parser", "types",
+                 "termui", "utils", "shell_completion", "_termui_impl"):
+        module = importlib.import_module(f"click.{name}")
+        if getattr(module, "_", None) in (gettext.gettext, _click_gettext):
+            module._ = _click_gettext  # type: ignore[attr-defined]
+        if getattr(module, "ngettext", None) in (gettext.ngettext, _click_ngettext):
+            module.ngettext = _click_ngettext  # type: ignore[attr-defined]
+
+
+_localise_click()
+
+# Names rather than text: click's metavariables ("[OPTIONS]", "COMMAND [ARGS]...", an
+# argument's upper-cased name "FILES..."), the "Options:" heading's colon and the message
+# for a missing argument or option, which click glues together with ASCII quotes.
+_ARGUMENT_NAMES = {"files": "文件", "sources": "来源"}
+
+
+class ChineseFormatter(click.HelpFormatter):
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, "用法：" if prefix is None else prefix)
+
+    def write_heading(self, heading: str) -> None:
+        self.write(f"{'':>{self.current_indent}}{heading}：\n")
+
+
+class ChineseContext(click.Context):
+    formatter_class = ChineseFormatter
+
+
+def _missing(exc: click.MissingParameter, ctx: click.Context) -> click.UsageError:
+    param = exc.param
+    if param is None:
+        return exc
+    if isinstance(param, click.Argument):
+        return click.UsageError(f"缺少参数“{param.make_metavar(ctx)}”。", ctx)
+    return click.UsageError(f"缺少选项“{' / '.join(param.opts)}”。", ctx)
+
+
+class ChineseCommand(click.Command):
+    """A command whose help and usage errors are Chinese (``xlz validate [选项] 文件...``)."""
+
+    context_class = ChineseContext
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("options_metavar", "[选项]")
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if isinstance(param, click.Argument) and param.metavar is None \
+                    and param.name in _ARGUMENT_NAMES:
+                param.metavar = _ARGUMENT_NAMES[param.name] + ("..." if param.nargs != 1 else "")
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.MissingParameter as exc:
+            raise _missing(exc, ctx) from exc
+
+
+class ChineseGroup(click.Group):
+    """A command group whose help and usage errors are Chinese; its commands are
+    ChineseCommand and its subgroups of its own class."""
+
+    context_class = ChineseContext
+    command_class = ChineseCommand
+    group_class = type
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("options_metavar", "[选项]")
+        kwargs.setdefault("subcommand_metavar", "命令 [参数]...")
+        super().__init__(*args, **kwargs)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.MissingParameter as exc:
+            raise _missing(exc, ctx) from exc
+
 
 PLAN_OPTION = click.option(
     "--plan", "plan_name", default=None, metavar="计划",
@@ -63,7 +224,7 @@ def _os_error_in(exc: BaseException) -> OSError | None:
     return None
 
 
-class XlzGroup(click.Group):
+class XlzGroup(ChineseGroup):
     """The command group with the one error boundary of the command line."""
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -304,7 +465,7 @@ def fill_command(files: tuple[str, ...], as_json: bool, plan_name: str | None) -
 @PLAN_OPTION
 def consolidate_command(sources: tuple[str, ...], out: str, as_json: bool,
                         plan_name: str | None) -> None:
-    """汇总各镇区报送：SOURCE 可以是文件、文件夹、.zip 压缩包、.eml 邮件，可混合。
+    """汇总各镇区报送：来源可以是文件、文件夹、.zip 压缩包、.eml 邮件，可混合。
 
     以模板标识识别镇区；同一镇区多次报送以最新的为准；有错误的文件不计入汇总，
     其内容列入“问题清单”。原文件不会被改动。
