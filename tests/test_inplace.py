@@ -36,8 +36,10 @@ def test_no_edit_is_identity() -> None:
 
 def test_text_inline_style_kept_and_escaped() -> None:
     out = patched({"B2": Text("a<b & \x01c")}).apply()
-    assert b'<c r="B2" s="5" t="inlineStr"><is><t xml:space="preserve">a&lt;b &amp; c</t>' \
-        b"</is></c>" in out
+    # The control character is kept as OOXML's _xHHHH_ (one escaper, xlz.ooxml.xmltext),
+    # not dropped: the cell reads back as it was written.
+    assert b'<c r="B2" s="5" t="inlineStr"><is><t xml:space="preserve">a&lt;b &amp; _x0001_c'\
+        b"</t></is></c>" in out
     assert out.replace(out[out.index(b'<c r="B2"'):out.index(b"</row></sheetData>")], b"") \
         == SHEET.replace(b'<c r="B2" s="5" t="s"><v>2</v></c>', b"")
 

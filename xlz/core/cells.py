@@ -1,4 +1,9 @@
-"""Cell addresses: column letters and ``A1`` references, as a clerk sees them."""
+"""Cell addresses: column letters and ``A1`` references, as a clerk sees them.
+
+The one place that converts between letters and indexes: the sheet-XML patcher, the
+fast city rows, shared formulas, the in-place writer, the formulas and the workbook
+builders all call these helpers (rows 1-based, columns 0-based, as everywhere in xlz).
+"""
 
 from __future__ import annotations
 
@@ -28,7 +33,11 @@ def column_letter(index: int) -> str:
 
 
 def column_index(letters: str) -> int:
-    """``A`` → 0, ``AA`` → 26."""
+    """``A`` → 0, ``AA`` → 26 (``$`` and case ignored); ``ValueError`` for anything
+    that is not column letters."""
+    letters = letters.lstrip("$")
+    if not (letters.isascii() and letters.isalpha()):
+        raise ValueError(f"not a column: {letters!r}")
     index = 0
     for ch in letters.upper():
         index = index * 26 + (ord(ch) - 64)
@@ -46,6 +55,22 @@ def parse_ref(ref: str) -> tuple[int, int]:
     if match is None:
         raise ValueError(f"not a cell reference: {ref!r}")
     return int(match.group(2)), column_index(match.group(1))
+
+
+def range_ref(first_row: int, first_col: int, last_row: int, last_col: int) -> str:
+    """Corners (1-based rows, 0-based columns) → ``A1:D12``; one cell → ``A1``."""
+    first = cell_ref(first_row, first_col)
+    if (first_row, first_col) == (last_row, last_col):
+        return first
+    return f"{first}:{cell_ref(last_row, last_col)}"
+
+
+def parse_range(ref: str) -> tuple[int, int, int, int]:
+    """``A1:D12`` (or one cell, ``A1``) → (first row, first col, last row, last col)."""
+    first, _, last = ref.partition(":")
+    r1, c1 = parse_ref(first)
+    r2, c2 = parse_ref(last) if last else (r1, c1)
+    return r1, c1, r2, c2
 
 
 def display(value: object) -> str:

@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from xlz.core.cells import parse_ref
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -127,8 +129,11 @@ class Report:
         return pd.DataFrame.from_records(records, columns=columns)
 
 
-def _col_key(cell: str | None) -> tuple[int, str]:
+def _col_key(cell: str | None) -> int:
+    """The column of ``cell`` for sorting (B before AA); -1 for none."""
     if not cell:
-        return (0, "")
-    letters = "".join(ch for ch in cell if ch.isalpha())
-    return (len(letters), letters)
+        return -1
+    try:
+        return parse_ref(cell)[1]
+    except ValueError:
+        return -1

@@ -20,12 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from xlz.core.cells import column_letter
+from xlz.core.cells import column_letter, range_ref
+from xlz.ooxml.xmltext import xml_text
 from xlz.ooxml.zipjoin import Part, Segment, deflate_segment, inflated, join, parts_of, write_zip
 
-_ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
-# XML 1.0 forbids most C0 controls; Excel's own escape for them is _xHHHH_.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _EPOCH = dt.datetime(1899, 12, 30)
 _MAX_TEXT = 32767  # Excel's limit per cell
 _CHUNK_ROWS = 2000
@@ -35,10 +33,7 @@ _CHUNK_ROWS = 2000
 def _text(value: str) -> str:
     if len(value) > _MAX_TEXT:
         value = value[:_MAX_TEXT]
-    if "&" in value or "<" in value or ">" in value:  # rare: skip translate's per-char map
-        value = value.translate(_ESCAPE)
-    if _CONTROL.search(value):
-        value = _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", value)
+    value = xml_text(value)
     if value[:1].isspace() or value[-1:].isspace():
         return f'<is><t xml:space="preserve">{value}</t></is>'
     return f"<is><t>{value}</t></is>"
@@ -46,8 +41,8 @@ def _text(value: str) -> str:
 
 # Placeholders while a row is built away from its place: the row number (a worker
 # builds a file's rows before the parent knows where they go) and the date style index
-# (known only when the book is written). Both are C0 controls, which _text escapes, so
-# no cell text can contain them.
+# (known only when the book is written). Both are C0 controls, which xml_text encodes,
+# so no cell text can contain them.
 ROW: Final = "\x00"
 STYLE: Final = "\x01"
 ROW_SEP: Final = "\x02"  # between the rows of one block (see :func:`rows_block_of`)
@@ -248,8 +243,8 @@ class BackgroundRows:
         xml = inflated(parts[sheet_part]).decode("utf-8")
         last = self.first_row + self.count - 1
         if self.count:
-            letter = column_letter(self.width - 1)
-            xml = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{letter}{last}"/>',
+            dimension = range_ref(1, 0, last, self.width - 1)
+            xml = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="{dimension}"/>',
                          xml, count=1)
         xml = xml.replace("<sheetData/>", "<sheetData></sheetData>", 1)
         head, tail = xml.split("</sheetData>", 1)

@@ -1,6 +1,6 @@
 """Inflate zip members straight from the archive's bytes, chunk by chunk.
 
-The container guard (:func:`xlz.io.inbox.inspect_container`) inflates every part of
+The package guard (:func:`xlz.ooxml.guard.guard_package`) inflates every part of
 every workbook before a reader may touch it, because a zip bomb's declared sizes lie.
 ``zipfile.ZipFile.open`` costs ~50 µs of Python per part on top of zlib; a town
 workbook has ~20 parts and the consolidation benchmark 500 workbooks, so the guard
@@ -10,28 +10,26 @@ and the same checks: CRC, truncated streams, unsupported methods.
 
 from __future__ import annotations
 
-import struct
 import zipfile
 from collections.abc import Iterator
 from typing import Final
 
+from xlz.ooxml import ziprecords as zr
 from xlz.ooxml.deflate import zlib
 
-_LOCAL_HEADER: Final = struct.Struct("<4s22xHH")  # signature … name length, extra length
-_LOCAL_MAGIC: Final = b"PK\x03\x04"
 CHUNK: Final = 1 << 20
 
 
 def compressed_bytes(buf: bytes | memoryview, info: zipfile.ZipInfo) -> bytes | memoryview:
     """A member's data as stored in the archive (still compressed)."""
     start = info.header_offset
-    header = bytes(buf[start:start + _LOCAL_HEADER.size])
-    if len(header) < _LOCAL_HEADER.size:
+    if start + zr.LOCAL.size > len(buf):
         raise zipfile.BadZipFile(f"{info.filename}: 文件被截断")
-    magic, name_len, extra_len = _LOCAL_HEADER.unpack(header)
-    if magic != _LOCAL_MAGIC:
-        raise zipfile.BadZipFile(f"{info.filename}: 本地文件头损坏")
-    begin = start + _LOCAL_HEADER.size + name_len + extra_len
+    try:
+        header = zr.local_header(buf, start)
+    except ValueError as exc:
+        raise zipfile.BadZipFile(f"{info.filename}: 本地文件头损坏") from exc
+    begin = start + zr.LOCAL.size + header.name_length + header.extra_length
     data = buf[begin:begin + info.compress_size]
     if len(data) < info.compress_size:
         raise zipfile.BadZipFile(f"{info.filename}: 文件被截断")

@@ -17,12 +17,11 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from xlz.core.cells import column_index, column_letter, parse_ref
+from xlz.core.cells import cell_ref, parse_range, parse_ref, range_ref
+from xlz.ooxml.xmltext import xml_markup, xml_text
 
 _ROOT: Final = re.compile(r"<(\w+:)?worksheet\b")
 _ATTR: Final = re.compile(r"([\w:.-]+)\s*=\s*(\"[^\"]*\"|'[^']*')")
-# XML 1.0 forbids most C0 controls even as character references.
-_INVALID_XML: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 class SheetXmlError(ValueError):
@@ -56,11 +55,6 @@ class Clear:
 
 
 Edit = Text | Number | Formula | Clear
-
-
-def escape(text: str) -> str:
-    text = _INVALID_XML.sub("", text)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _attrs(text: str) -> dict[str, str]:
@@ -205,7 +199,7 @@ class SheetPatcher:
         template prepared every reserved cell). None when one is absent."""
         spots: list[tuple[int, int, str]] = []
         for col, edit in edits.items():
-            tag = f'<{self.p}c r="{column_letter(col)}{row}"'
+            tag = f'<{self.p}c r="{cell_ref(row, col)}"'
             at = content.find(tag)
             if at < 0:
                 # Not there yet (a template leaves reserved cells to the column style):
@@ -221,7 +215,7 @@ class SheetPatcher:
             end, attrs, old_content = _element(content, at, f"</{self.p}c>")
             if self.keep_formulas and not isinstance(edit, Formula) \
                     and old_content and self._formula_re.search(old_content):
-                self.skipped.append(f"{column_letter(col)}{row}")
+                self.skipped.append(cell_ref(row, col))
                 continue
             new = self._cell_xml(row, col, edit, _attrs(attrs), old_content, row_attrs)
             spots.append((at, end, new))
@@ -246,8 +240,7 @@ class SheetPatcher:
                 pos = content.find(f"<{self.p}c", pos + 1)
                 continue
             start = pos + len(tag)
-            letters = content[start:content.index('"', start)].rstrip("0123456789")
-            if column_index(letters) > col:
+            if parse_ref(content[start:content.index('"', start)])[1] > col:
                 return pos
             pos = content.find(f"<{self.p}c", start)
         return len(content)
@@ -270,7 +263,7 @@ class SheetPatcher:
                     and not isinstance(pending[col], Formula) \
                     and self._formula_re.search(cell.group(2) or ""):
                 pending.pop(col)  # a live formula: leave the cell exactly as it is
-                self.skipped.append(f"{column_letter(col)}{row}")
+                self.skipped.append(cell_ref(row, col))
             if col in pending:
                 out.append(content[last:cell.start()])
                 out.append(self._cell_xml(row, col, pending.pop(col), cattrs, cell.group(2),
@@ -303,7 +296,7 @@ class SheetPatcher:
     def _cell_xml(self, row: int, col: int, edit: Edit, old: dict[str, str] | None,
                   old_content: str | None, row_attrs: dict[str, str]) -> str:
         p = self.p
-        ref = f"{column_letter(col)}{row}"
+        ref = cell_ref(row, col)
         had_formula = bool(old_content and self._formula_re.search(old_content))
         style = old.get("s") if old is not None else self._new_cell_style(col, row_attrs)
         s_attr = f' s="{style}"' if style and style != "0" else ""
@@ -320,10 +313,10 @@ class SheetPatcher:
             return f'<{p}c r="{ref}"{s_attr}/>' if s_attr else ""
         if isinstance(edit, Text):
             return (f'<{p}c r="{ref}"{s_attr} t="inlineStr"><{p}is><{p}t xml:space="preserve">'
-                    f"{escape(edit.value)}</{p}t></{p}is></{p}c>")
+                    f"{xml_text(edit.value)}</{p}t></{p}is></{p}c>")
         if isinstance(edit, Number):
             return f'<{p}c r="{ref}"{s_attr}><{p}v>{_number(edit.value)}</{p}v></{p}c>'
-        return self._formula_cell(ref, s_attr, f"<{p}f>{escape(edit.text)}</{p}f>", edit.cached)
+        return self._formula_cell(ref, s_attr, f"<{p}f>{xml_markup(edit.text)}</{p}f>", edit.cached)
 
     @staticmethod
     def _same_formula(xml: str, text: str) -> bool:
@@ -343,7 +336,7 @@ class SheetPatcher:
         if cached is None:
             return f'<{p}c r="{ref}"{s_attr}>{formula_xml}</{p}c>'
         if isinstance(cached, str):
-            return (f'<{p}c r="{ref}"{s_attr} t="str">{formula_xml}<{p}v>{escape(cached)}'
+            return (f'<{p}c r="{ref}"{s_attr} t="str">{formula_xml}<{p}v>{xml_text(cached)}'
                     f"</{p}v></{p}c>")
         return f'<{p}c r="{ref}"{s_attr}>{formula_xml}<{p}v>{_number(cached)}</{p}v></{p}c>'
 
@@ -374,9 +367,7 @@ class SheetPatcher:
             return text
         ref = match.group(1)
         try:
-            parts = ref.split(":")
-            r1, c1 = parse_ref(parts[0])
-            r2, c2 = parse_ref(parts[-1])
+            r1, c1, r2, c2 = parse_range(ref)
         except ValueError:
             return text
         rows = [r for r, cols in self.edits.items()
@@ -389,7 +380,7 @@ class SheetPatcher:
         else:
             n1, m1 = min(r1, *rows), min(c1, *cols)
         n2, m2 = max(r2, *rows), max(c2, *cols)
-        new = f"{column_letter(m1)}{n1}:{column_letter(m2)}{n2}"
+        new = range_ref(n1, m1, n2, m2)
         if (n1, m1, n2, m2) == (r1, c1, r2, c2):
             return text
         return text[: match.start(1)] + new + text[match.end(1):]

@@ -1,0 +1,150 @@
+"""The package guard: every path that opens a zip-based workbook goes through here.
+
+:func:`guard_package` inflates every part of a package under the caps of
+:class:`~xlz.ooxml.limits.Limits` before any reader (calamine, the in-place writer)
+touches it, because a zip bomb's declared sizes lie and the bytes produced do not. It
+also refuses a DTD at the start of any XML part. What it hands back
+(:class:`Package`) reads parts again only under the same caps, and
+:func:`read_head` gives the format sniff the start of a part without inflating the
+rest of it.
+
+Errors are :class:`~xlz.ooxml.limits.GuardError` subclasses; :mod:`xlz.io` turns them
+into the rule catalogue's ``InputError``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from collections.abc import Callable, Iterable
+from typing import Final
+
+from xlz.ooxml.inflate import member_chunks
+from xlz.ooxml.limits import (
+    DEFAULT_LIMITS,
+    Budget,
+    Damaged,
+    Encrypted,
+    GuardError,
+    Limits,
+    UnsafeXml,
+    UnsupportedMethod,
+    check_count,
+    check_size,
+)
+from xlz.ooxml.ziprecords import ENCRYPTED_FLAG
+
+KEEP_LIMIT: Final = 1 << 20  # a part kept whole for the caller (content types, properties)
+_HEAD: Final = 4096  # where a DTD would have to be: before the root element
+_XML_DTD: Final = (b"<!DOCTYPE", b"<!ENTITY")
+_XML_SUFFIXES: Final = (".xml", ".rels", ".vml")
+_DAMAGE: Final = (zipfile.BadZipFile, EOFError, ValueError, OSError)
+
+
+class Package:
+    """A package :func:`guard_package` has inflated completely under the caps: its part
+    names, the parts the caller asked to keep, and :meth:`read` for any other part."""
+
+    def __init__(self, buf: bytes, infos: dict[str, zipfile.ZipInfo], parts: dict[str, bytes],
+                 limits: Limits) -> None:
+        self.buf = buf
+        self.infos = infos
+        self.parts = parts
+        self.limits = limits
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(self.infos)
+
+    def read(self, name: str) -> bytes:
+        """One part, whole, counted against ``limits.member_bytes`` again (the guard
+        has proved the package safe; this keeps a caller from reading past the caps
+        if it was handed another buffer). ``KeyError`` for a missing part."""
+        if name in self.parts:
+            return self.parts[name]
+        info = self.infos[name]
+        try:
+            return b"".join(Budget(self.limits).count(member_chunks(self.buf, info),
+                                                      name, info.compress_size))
+        except GuardError:
+            raise
+        except NotImplementedError as exc:
+            raise UnsupportedMethod(str(exc), name, info.compress_type) from exc
+        except _DAMAGE as exc:
+            raise Damaged(f"压缩结构损坏：{exc}", name) from exc
+
+
+def guard_package(source: bytes | str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS,
+                  keep: Iterable[str] | Callable[[str], bool] = (),
+                  keep_limit: int = KEEP_LIMIT) -> Package:
+    """Inflate every part of the zip package ``source`` (its bytes or its path) under
+    ``limits``, refusing a DTD at the start of any XML part, and keep whole the parts
+    named in ``keep`` (names, or a test on the name) up to ``keep_limit`` bytes each.
+
+    Raises :class:`~xlz.ooxml.limits.LimitExceeded`, :class:`~xlz.ooxml.limits.UnsafeXml`,
+    :class:`~xlz.ooxml.limits.Encrypted`, :class:`~xlz.ooxml.limits.UnsupportedMethod`
+    or :class:`~xlz.ooxml.limits.Damaged`.
+    """
+    if callable(keep):
+        wanted = keep
+    else:
+        names = frozenset(keep)
+        wanted = names.__contains__
+    buf = _package_bytes(source, limits)
+    try:
+        with zipfile.ZipFile(io.BytesIO(buf)) as zf:
+            infos = [i for i in zf.infolist() if not i.is_dir()]
+    except _DAMAGE as exc:
+        raise Damaged(f"压缩结构损坏：{exc}") from exc
+    check_count(len(infos), limits)
+    budget = Budget(limits)
+    parts: dict[str, bytes] = {}
+    for info in infos:
+        name = info.filename
+        if info.flag_bits & ENCRYPTED_FLAG:
+            raise Encrypted("文件已加密", name)
+        kept: list[bytes] | None = [] if wanted(name) else None
+        head = b""
+        produced = 0
+        try:
+            for chunk in budget.count(member_chunks(buf, info), name, info.compress_size):
+                if not head:
+                    head = chunk[:_HEAD]
+                produced += len(chunk)
+                if kept is not None:
+                    kept.append(chunk)
+                    if produced > keep_limit:
+                        kept = None
+        except GuardError:
+            raise
+        except NotImplementedError as exc:
+            raise UnsupportedMethod(str(exc), name, info.compress_type) from exc
+        except _DAMAGE as exc:
+            raise Damaged(f"压缩结构损坏：{exc}", name) from exc
+        except Exception as exc:  # anything else a damaged stream raises (zlib.error …)
+            raise Damaged(f"压缩结构损坏：{type(exc).__name__}: {exc}", name) from exc
+        if name.endswith(_XML_SUFFIXES) and any(tag in head for tag in _XML_DTD):
+            raise UnsafeXml(f"部件 {name} 含有文档类型声明（DTD）或实体定义", name)
+        if kept is not None:
+            parts[name] = b"".join(kept)
+    return Package(buf, {i.filename: i for i in infos}, parts, limits)
+
+
+def _package_bytes(source: bytes | str | os.PathLike[str], limits: Limits) -> bytes:
+    if isinstance(source, bytes):
+        check_size(len(source), limits)
+        return source
+    # One read of the whole file: parts are sliced out of it, no seek per part. A file
+    # larger than everything it may unpack to is refused before it is read.
+    with open(source, "rb") as fh:
+        check_size(os.fstat(fh.fileno()).st_size, limits)
+        return fh.read()
+
+
+def read_head(zf: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """The first ``limit`` bytes of a part, inflating no more than that (the format
+    sniff reads ``[Content_Types].xml`` this way: a part that inflates to gigabytes
+    costs it ``limit`` bytes)."""
+    with zf.open(name) as fh:
+        return fh.read(limit)
