@@ -3,7 +3,11 @@ comparison of two packages (every zip part, and inside worksheet parts every cel
 
 from __future__ import annotations
 
+import atexit
+import json
 import re
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -11,7 +15,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from xlz import load_plan
-from xlz.core.cells import parse_ref
+from xlz.core.cells import cell_ref, parse_ref
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 
@@ -37,11 +41,37 @@ ENTRIES: dict[str, list[dict[str, Any]]] = {
 }
 
 
+_BUILT: dict[str, Path] = {}  # (town, entries) → a workbook built once per test session
+
+
+def _session_dir() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="xlz-books-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+_CACHE: list[Path] = []
+
+
 def build(path: Path, entries: dict[str, list[dict[str, Any]]] | None = None,
           town: str = "dingyan") -> Path:
+    """A town workbook with ``entries`` (default :data:`ENTRIES`) at ``path``.
+
+    Generating one takes most of a second; each distinct (town, entries) is generated
+    once per test session and copied, so every caller still gets its own file to change.
+    (Generation is deterministic but for the ``xlz.generated`` time stamp.)"""
     from xlz.books.townbook import build_town_workbook
 
-    build_town_workbook(load_plan(), town, path, entries=ENTRIES if entries is None else entries)
+    entries = ENTRIES if entries is None else entries
+    key = json.dumps([town, entries], sort_keys=True, ensure_ascii=False, default=str)
+    built = _BUILT.get(key)
+    if built is None:
+        if not _CACHE:
+            _CACHE.append(_session_dir())
+        built = _CACHE[0] / f"{len(_BUILT)}.xlsx"
+        build_town_workbook(load_plan(), town, built, entries=entries)
+        _BUILT[key] = built
+    shutil.copyfile(built, path)
     return path
 
 
@@ -77,7 +107,7 @@ def build_big(path: Path, n: int) -> Path:
         for key, value in row.items():
             if value is None:
                 continue
-            ref = f"{chr(65 + keys.index(key))}{i}"
+            ref = cell_ref(i, keys.index(key))
             edits[ref] = Number(value) if isinstance(value, int) else Text(str(value))
     if edits:
         patch_package(path, {PROJECTS.name: edits})
