@@ -23,11 +23,16 @@ _EXPORTS: dict[str, str] = {
     "fill": "xlz.ops.workbook",
     "FileResult": "xlz.ops.workbook",
     "sniff": "xlz.io.intake",
-    "InputError": "xlz.io.intake",
+    # Errors: everything xlz raises on purpose is an XlzError with a catalogue code
+    "XlzError": "xlz.core.errors",
+    "InputError": "xlz.core.errors",
+    "PlanError": "xlz.core.errors",
+    "OutputError": "xlz.core.errors",
+    "PackageError": "xlz.core.errors",
     # Consolidate the towns' files into the city workbook
     "consolidate": "xlz.ops.consolidate",
     "ConsolidationResult": "xlz.ops.consolidate",
-    "Limits": "xlz.io.inbox",
+    "Limits": "xlz.ooxml.limits",
     "Consolidation": "xlz.core.consolidation",
     "SubmittedFile": "xlz.core.consolidation",
     "Input": "xlz.core.consolidation",
@@ -47,6 +52,7 @@ _EXPORTS: dict[str, str] = {
     "Condition": "xlz.core.catalogue",
     # Validation as a pure function of cell values
     "validate_values": "xlz.core.validator",
+    "PlanCache": "xlz.core.validator",
     "Validation": "xlz.core.validator",
     "Record": "xlz.core.validator",
     "SheetValues": "xlz.core.validator",
@@ -89,6 +95,7 @@ if TYPE_CHECKING:
         SubmittedFile,
         TownResult,
     )
+    from xlz.core.errors import InputError, OutputError, PackageError, PlanError, XlzError
     from xlz.core.findings import Finding, Report, Severity
     from xlz.core.plan import (
         DEFAULT_PLAN,
@@ -112,10 +119,10 @@ if TYPE_CHECKING:
     )
     from xlz.core.plancheck import check_plan
     from xlz.core.summary import MetricProgress, Tally, progress, render_direction
-    from xlz.core.validator import Record, SheetValues, Validation, validate_values
+    from xlz.core.validator import PlanCache, Record, SheetValues, Validation, validate_values
     from xlz.core.workbook import WorkbookData
-    from xlz.io.inbox import Limits
-    from xlz.io.intake import InputError, sniff
+    from xlz.io.intake import sniff
+    from xlz.ooxml.limits import Limits
     from xlz.ops.consolidate import ConsolidationResult, consolidate
     from xlz.ops.workbook import FileResult, fill, validate
 
@@ -161,9 +168,13 @@ __all__ = [
     "Limits",
     "MetricProgress",
     "Office",
+    "OutputError",
+    "PackageError",
     "Park",
     "Person",
     "Plan",
+    "PlanCache",
+    "PlanError",
     "Record",
     "Report",
     "Row",
@@ -179,6 +190,7 @@ __all__ = [
     "TownTargetRow",
     "Validation",
     "WorkbookData",
+    "XlzError",
     "__version__",
     "available_plans",
     "check_plan",
