@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import importlib
+import inspect
 import pickle
 import subprocess
 import sys
@@ -29,8 +30,8 @@ from typing import Any
 import pytest
 
 import xlz
-from xlz import _EXPORTS
 from scripts.render_api_doc import attribute_docstring
+from xlz import _EXPORTS
 
 INIT = Path(xlz.__file__)
 STDLIB = frozenset(sys.stdlib_module_names) | {"builtins"}
@@ -132,7 +133,7 @@ def _signature_hints(name: str) -> Iterator[tuple[str, Any]]:
     for base in obj.__mro__:
         if not base.__module__.startswith("xlz"):
             continue  # pydantic's, Enum's, tuple's own attributes
-        own = base.__dict__.get("__annotations__", {})
+        own = inspect.get_annotations(base)
         if own:
             shell = type("_Shell", (), {"__annotations__": dict(own)})
             module = _EXPORTS.get(base.__name__, base.__module__)
