@@ -156,7 +156,7 @@ def fill_book(book: Any) -> Report:
     validation = validate_values(data.sheets, ctx.plan, source=book.name)
     report = validation.report
     report.findings[:0] = ctx.findings
-    if not ctx.template or ctx.town is None or fill_missing(data):
+    if not ctx.template or ctx.town is None or fill_missing(data, validation):
         return report
     write_blocks(book, blocks(data, fill_edits(data, validation, ctx.plan, ctx.town)))
     return report

@@ -37,6 +37,12 @@ Steps (JSON objects, executed in order; a failed step does not stop the job):
   location=document", "args"?: [...]}`` → ``result``; needs ``macro_mode`` other than
   ``never`` at open. VBA imported from .xlsm lives in library ``VBAProject``.
 - ``{"op": "sheets"}`` → ``sheets: [{"index", "name", "visible", "protected", "active"}]``.
+- ``{"op": "unprotect", "sheet": str, "password"?: str}``: what a clerk does before
+  inserting rows into a sheet protected without a password.
+- ``{"op": "insert" | "delete", "sheet": str, "rows"?: [first (1-based), count],
+  "columns"?: [first letter, count]}``: whole rows/columns as the menu does it
+  (LibreOffice adjusts references to them elsewhere); refused on a protected sheet.
+- ``{"op": "rename_sheet", "sheet": str, "name": str}``.
 
 Every step result has ``op``, ``ok``, ``seconds`` and on failure ``error``.
 """

@@ -447,6 +447,48 @@ class Job:
             out["error"] = "; ".join(f"{x['cell']}: {x['error']}" for x in errors)
         return out
 
+    # {"op": "unprotect", "sheet": str, "password"?: str}: what a clerk does before
+    # inserting rows into a sheet protected without a password.
+    def op_unprotect(self, step):
+        sheet = get_sheet(self.need_doc(), step["sheet"])
+        sheet.unprotect(step.get("password", ""))
+        return {"protected": bool(sheet.isProtected())}
+
+    # {"op": "insert" | "delete", "sheet": str, "rows"?: [first (1-based), count],
+    #  "columns"?: [first letter, count]}: whole rows/columns, as the Insert/Delete menu
+    # does (references elsewhere are adjusted by LibreOffice).
+    def op_insert(self, step):
+        return self._rows_columns(step, insert=True)
+
+    def op_delete(self, step):
+        return self._rows_columns(step, insert=False)
+
+    def _rows_columns(self, step, insert):
+        sheet = get_sheet(self.need_doc(), step["sheet"])
+        if sheet.isProtected():
+            raise StepError("sheet is protected: run an 'unprotect' step first")
+        done = {}
+        for kind in ("rows", "columns"):
+            if kind not in step:
+                continue
+            first, count = step[kind]
+            if kind == "rows":
+                index, target = int(first) - 1, sheet.getRows()
+            else:
+                index, target = sheet.getCellRangeByName(f"{first}1").getCellAddress().Column, \
+                    sheet.getColumns()
+            if insert:
+                target.insertByIndex(index, int(count))
+            else:
+                target.removeByIndex(index, int(count))
+            done[kind] = [first, count]
+        return done
+
+    # {"op": "rename_sheet", "sheet": str, "name": str}
+    def op_rename_sheet(self, step):
+        get_sheet(self.need_doc(), step["sheet"]).setName(step["name"])
+        return {}
+
     # {"op": "sort", "range": "项目信息!A1:U1001", "by": "A", "ascending"?: true,
     #  "header"?: true, "unprotect"?: false}
     # Sorts like Data ▸ Sort (XSortable.sort, the document's own reference handling:

@@ -191,7 +191,18 @@ _STRUCTURE_RULES: tuple[Rule, ...] = (
         "workbook.column.missing", E, Check.STRUCTURE, "缺少列",
         "“{sheet}”工作表第{header_row}行没有“{header}”列。请使用市里下发的模板，不要删除或改名表头。",
     ),
-)
+    # The sheets xlz writes into (任务分解, 载体汇总, 校验结果, 填报说明): every cell it
+    # writes is found by its row label and column header, never by a fixed address.
+    Rule(
+        "workbook.row.missing", E, Check.STRUCTURE, "缺少行标题",
+        "“{sheet}”工作表的“{header}”列（{column}列）中没有“{label}”这一行，程序无法确定写入位置，"
+        "文件未改动。请把这一行的标题恢复为模板原样（可从市里下发的模板中复制），不要删除或改名行标题。",
+    ),
+    Rule(
+        "workbook.label.duplicate", E, Check.STRUCTURE, "标题重复",
+        "“{sheet}”工作表中“{label}”出现了不止一处（{cells}），程序无法确定写入位置，文件未改动。"
+        "请删除多余的一处（或把它改成别的文字）后重试。",
+    ),)
 
 # Whole-file findings that engines (in-place validation, consolidation) report.
 _FILE_RULES: tuple[Rule, ...] = (

@@ -359,6 +359,37 @@ def task_row(metric: Metric) -> int:
     return TASK_FIRST_ROW + METRICS.index(metric)
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class TaskGrid:
+    """Where the 任务分解 cells are and where the 项目信息 cells their formulas count.
+
+    :meth:`template` is the generated layout; ``xlz fill`` builds one from the labels
+    and headers it found in the clerk's file, so that a row or a column inserted by a
+    clerk (and the references the spreadsheet application adjusted for it) never puts a
+    figure in the wrong cell or a formula on the wrong column."""
+
+    rows: Mapping[Metric, int]  # metric → 任务分解 row (1-based)
+    columns: Mapping[str, str]  # 任务分解 header (TASK_HEADERS) → column letter
+    project_columns: Mapping[str, str]  # 项目信息 column key → column letter
+    project_rows: tuple[int, int]  # first and last 项目信息 row counted (1-based)
+
+    @classmethod
+    def template(cls) -> TaskGrid:
+        return cls({m: task_row(m) for m in METRICS}, _TASK_COLUMNS, letters(PROJECTS),
+                   (FIRST_DATA_ROW, last_row(PROJECTS)))
+
+    def cell(self, header: str, metric: Metric) -> str:
+        return f"{self.columns[header]}{self.rows[metric]}"
+
+    def project_range(self, key: str) -> str:
+        col = self.project_columns[key]
+        first, last = self.project_rows
+        return f"{quote_sheet(PROJECTS.name)}!${col}${first}:${col}${last}"
+
+
+_TARGET, _DONE, _RATE, _PIPELINE = TASK_HEADERS[1:5]
+
+
 def _categories_of(plan: Plan, metric: Metric) -> tuple[str, ...]:
     group: Metric = "projects" if metric in ("invention_patents", "utility_patents") else metric
     return tuple(c.name for c in plan.categories if c.metric == group)
@@ -368,43 +399,50 @@ def _any_of(range_ref: str, values: Sequence[str]) -> str:
     return "(" + "+".join(f"(TRIM({range_ref})={_text(v)})" for v in values) + ")"
 
 
-def _count_formula(plan: Plan, metric: Metric, statuses: Sequence[str]) -> str:
-    cats = _any_of(data_range(PROJECTS, "category"), _categories_of(plan, metric))
-    states = _any_of(data_range(PROJECTS, "status"), statuses)
+def _count_formula(plan: Plan, metric: Metric, statuses: Sequence[str], grid: TaskGrid) -> str:
+    cats = _any_of(grid.project_range("category"), _categories_of(plan, metric))
+    states = _any_of(grid.project_range("status"), statuses)
     if metric in ("invention_patents", "utility_patents"):
         # Whole numbers ≥ 0 only, as Python counts them. INT() of a text cell would be
         # #VALUE! for the whole array, so a fraction is spotted by the "." in its text
         # (the decimal point of the Chinese and English locales). As a separate
         # SUMPRODUCT argument, text counts as 0 instead of raising #VALUE!.
-        counts = data_range(PROJECTS, metric)
+        counts = grid.project_range(metric)
         return (f"=SUMPRODUCT({cats}*{states}*ISNUMBER({counts})*({counts}>=0)"
                 f'*ISERROR(FIND(".",{counts})),{counts})')
     return f"=SUMPRODUCT({cats}*{states})"
 
 
-def task_formulas(plan: Plan) -> dict[str, str]:
+# The 项目信息 columns the 任务分解 formulas read.
+TASK_PROJECT_KEYS: tuple[str, ...] = ("category", "status", "invention_patents",
+                                      "utility_patents")
+
+
+def task_formulas(plan: Plan, grid: TaskGrid | None = None) -> dict[str, str]:
     """Cell → formula for the live columns of 任务分解 (完成, 完成率, 洽谈中). 目标 is a
     plain value (blank where 附件2 prints none)."""
+    grid = grid or TaskGrid.template()
     out: dict[str, str] = {}
     for metric in METRICS:
-        r = task_row(metric)
-        out[f"{DONE_COL}{r}"] = _count_formula(plan, metric, plan.completed_statuses)
-        out[f"{RATE_COL}{r}"] = (f'=IF(N({TARGET_COL}{r})=0,"",'
-                                 f"{DONE_COL}{r}/{TARGET_COL}{r})")
-        out[f"{PIPELINE_COL}{r}"] = _count_formula(plan, metric, plan.pipeline_statuses)
+        target, done = grid.cell(_TARGET, metric), grid.cell(_DONE, metric)
+        out[done] = _count_formula(plan, metric, plan.completed_statuses, grid)
+        out[grid.cell(_RATE, metric)] = f'=IF(N({target})=0,"",{done}/{target})'
+        out[grid.cell(_PIPELINE, metric)] = _count_formula(plan, metric,
+                                                           plan.pipeline_statuses, grid)
     return out
 
 
-def task_values(rows: Sequence[MetricProgress]) -> dict[str, int | float | str | None]:
+def task_values(rows: Sequence[MetricProgress], grid: TaskGrid | None = None
+                ) -> dict[str, int | float | str | None]:
     """Cell → value of 任务分解 as Python computes it (目标 None = leave blank; 完成率 "" =
     the formula's empty text)."""
+    grid = grid or TaskGrid.template()
     out: dict[str, int | float | str | None] = {}
     for p in rows:
-        r = task_row(p.metric)
-        out[f"{TARGET_COL}{r}"] = p.target
-        out[f"{DONE_COL}{r}"] = p.done
-        out[f"{RATE_COL}{r}"] = "" if p.rate is None else p.rate
-        out[f"{PIPELINE_COL}{r}"] = p.pipeline
+        out[grid.cell(_TARGET, p.metric)] = p.target
+        out[grid.cell(_DONE, p.metric)] = p.done
+        out[grid.cell(_RATE, p.metric)] = "" if p.rate is None else p.rate
+        out[grid.cell(_PIPELINE, p.metric)] = p.pipeline
     return out
 
 

@@ -172,7 +172,7 @@ def fill(path: PathLike, *, plan: Plan | str | None = None) -> FileResult:
     and 载体汇总 (附件4 layout) of a town workbook, in place. Raises InputError when
     the file cannot be filled (not a template, .xls/.ods, summary sheets missing),
     OutputError when it cannot be written; never anything but an XlzError."""
-    from xlz.io.inplace import fill_edits, fill_missing, patch_package
+    from xlz.io.inplace import fill_edits, fill_places, patch_package
 
     resolved = load_plan(plan) if isinstance(plan, str) else plan
     p, data, ctx, validation = _run(path, resolved, write=True)
@@ -186,10 +186,12 @@ def fill(path: PathLike, *, plan: Plan | str | None = None) -> FileResult:
                          "请使用市里下发的模板。", p)
     if ctx.town is None:
         raise input_error("file.town_unknown", p)
-    missing = fill_missing(data)
-    if missing:
-        raise InputError("file.reserved_missing",
-                         f"文件“{p.name}”缺少汇总表的预留位置（{'、'.join(missing[:5])}），"
-                         "原文件未改动。请使用市里下发的模板。", p)
-    patch_package(p, fill_edits(data, validation, ctx.plan, ctx.town))
+    # Every cell is found by its labels, or nothing is written (the same structure
+    # findings validate gives).
+    places = fill_places(data, validation)
+    if places.problems:
+        first, *more = places.problems
+        raise InputError(first.code, f"文件“{p.name}”：{first.message}（未生成汇总，原文件未改动。）"
+                         + "".join(f"\n    {f.message}" for f in more[:4]), p)
+    patch_package(p, fill_edits(data, validation, ctx.plan, ctx.town, places))
     return FileResult(str(p), validation.report, data.format, written=True, mode="fill")
