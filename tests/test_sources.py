@@ -143,7 +143,8 @@ def test_check_container_refuses_xml_dtd_and_bombs() -> None:
     with zipfile.ZipFile(buffer, "w") as zf:
         zf.writestr("xl/worksheets/sheet1.xml", laughs)
     problem = check_container(buffer.getvalue())
-    assert problem is not None and problem[0] == "file.too_large" and "XML" in problem[1]
+    # Not "too large": the message names the real cause (issue 11).
+    assert problem is not None and problem[0] == "file.unsafe_xml" and "DTD" in problem[1]
     problem = check_container(_bomb(64 << 20), Limits(ratio_floor=4 << 20))
     assert problem is not None and "压缩" in problem[1]
     assert check_container(b"not a zip") is not None

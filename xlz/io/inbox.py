@@ -25,29 +25,27 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 from pathlib import Path
+from typing import Any
 
-from xlz.ooxml.inflate import member_chunks
+from xlz.io.boundary import ReaderFailed, untrusted
+from xlz.io.guard import rule_of
+from xlz.ooxml.guard import KEEP_LIMIT, guard_package
+from xlz.ooxml.limits import (
+    DEFAULT_LIMITS,
+    Budget,
+    GuardError,
+    LimitExceeded,
+    Limits,
+    check_count,
+)
 
 WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".ods", ".et", ".ett", ".xltx", ".xlsb"})
 ZIP_SUFFIXES = frozenset({".zip"})
 EMAIL_SUFFIXES = frozenset({".eml"})
 SEPARATOR = " › "  # between a container and what is inside it, in display names
 
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Caps for untrusted containers. A real town file is well under 10 MB; the caps
-    leave room for a big year and stop a zip bomb long before memory runs out."""
-
-    member_bytes: int = 200 * 1024 * 1024  # one uncompressed member
-    total_bytes: int = 1024 * 1024 * 1024  # all members of one archive
-    ratio: float = 200.0  # uncompressed / compressed, checked on members above ratio_floor
-    ratio_floor: int = 8 * 1024 * 1024
-    members: int = 10_000
-    depth: int = 3  # archives inside archives (an email counts as one level)
-
-
-DEFAULT_LIMITS = Limits()
+# The caps live with the guard (xlz.ooxml.limits); named here for the inbox's callers.
+__all__ = ["DEFAULT_LIMITS", "KEEP_LIMIT", "Limits"]
 
 
 class SourceKind:
@@ -79,10 +77,6 @@ class SourceProblem:
 
 
 Item = Submission | SourceProblem
-
-
-class _Exceeded(Exception):
-    """An archive crossed a limit (size, ratio, count, depth)."""
 
 
 # --------------------------------------------------------------------------- names
@@ -148,42 +142,19 @@ def kind_of(name: str) -> str | None:
 # --------------------------------------------------------------------------- bounds
 
 
-def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budget: list[int]
-                 ) -> bytes:
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget) -> bytes:
     """Decompress one member in chunks, stopping at the first limit crossed."""
     if info.flag_bits & 0x1:
         raise zipfile.BadZipFile("加密的压缩包成员")
     with zf.open(info) as stream:  # zipfile: also bzip2 and LZMA members of user archives
-        return b"".join(_counted(iter(lambda: stream.read(1 << 20), b""), info, limits,
-                                 budget))
-
-
-def _counted(chunks: Iterable[bytes], info: zipfile.ZipInfo, limits: Limits,
-             budget: list[int]) -> Iterator[bytes]:
-    """``chunks`` of one member, counted against the caps as they come. The declared
-    sizes in the header can lie, so the bytes actually produced are what is counted."""
-    produced = 0
-    for chunk in chunks:
-        produced += len(chunk)
-        budget[0] -= len(chunk)
-        if produced > limits.member_bytes:
-            raise _Exceeded(f"成员“{info.filename}”解压后超过{limits.member_bytes >> 20} MB")
-        if budget[0] < 0:
-            raise _Exceeded(f"解压后总大小超过{limits.total_bytes >> 20} MB")
-        if produced > limits.ratio_floor and \
-                produced > limits.ratio * max(info.compress_size, 1):
-            raise _Exceeded(f"成员“{info.filename}”压缩比超过{limits.ratio:.0f}倍（疑似压缩炸弹）")
-        yield chunk
+        return b"".join(budget.count(iter(lambda: stream.read(1 << 20), b""), info.filename,
+                                     info.compress_size))
 
 
 def _members(zf: zipfile.ZipFile, limits: Limits) -> list[zipfile.ZipInfo]:
     infos = [i for i in zf.infolist() if not i.is_dir()]
-    if len(infos) > limits.members:
-        raise _Exceeded(f"成员多达{len(infos)}个，超过{limits.members}个上限")
+    check_count(len(infos), limits)
     return infos
-
-
-_XML_DTD = (b"<!DOCTYPE", b"<!ENTITY")
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,9 +164,8 @@ class Inspection:
     problem: tuple[str, str] | None  # (rule code, reason) when no reader may see it
     names: frozenset[str] = frozenset()  # every member
     parts: dict[str, bytes] = field(default_factory=dict)  # the members asked for, whole
-
-
-KEEP_LIMIT = 1 << 20  # a part kept whole for the caller (content types, properties)
+    # The fields of the rule's message (``reason``, ``part``, ``method``) for a problem.
+    fields: dict[str, Any] = field(default_factory=dict)
 
 
 def check_container(data_or_path: bytes | Path, limits: Limits = DEFAULT_LIMITS
@@ -207,73 +177,25 @@ def check_container(data_or_path: bytes | Path, limits: Limits = DEFAULT_LIMITS
 
 def inspect_container(data_or_path: bytes | Path, limits: Limits = DEFAULT_LIMITS,
                       keep: Iterable[str] = ()) -> Inspection:
-    """Guard a zip-based workbook before any reader sees it, and hand back the small
-    parts named in ``keep`` (up to :data:`KEEP_LIMIT` each), so that the caller need
-    not open the package again to learn its format or its properties.
-
-    Streams every member through the same caps as an archive (the declared sizes of a
-    zip bomb lie; the bytes produced do not) and looks for a DTD at the start of every
-    XML part: no spreadsheet application writes one, and entity expansion (the "billion
-    laughs" XML bomb) needs one.
-    """
-    wanted = frozenset(keep)
-    parts: dict[str, bytes] = {}
-    names: frozenset[str] = frozenset()
+    """Guard a zip-based workbook before any reader sees it
+    (:func:`xlz.ooxml.guard.guard_package`, the same guard ``validate`` and ``fill``
+    use), and hand back the small parts named in ``keep`` (up to :data:`KEEP_LIMIT`
+    each), so that the caller need not open the package again to learn its format or
+    its properties. A refusal is returned, not raised: one bad file must not stop a
+    consolidation."""
     try:
-        with _container_bytes(data_or_path, limits) as buf, zipfile.ZipFile(io.BytesIO(buf)) as zf:
-            budget = [limits.total_bytes]
-            infos = _members(zf, limits)
-            names = frozenset(i.filename for i in infos)
-            for info in infos:
-                if info.flag_bits & 0x1:
-                    return Inspection(("file.encrypted", "文件已加密"), names)
-                head = _inflate_counted(buf, info, limits, budget, parts, wanted)
-                if info.filename.endswith((".xml", ".rels", ".vml")) and \
-                        any(tag in head for tag in _XML_DTD):
-                    return Inspection(("file.too_large",
-                                       f"部件 {info.filename} 含有 XML 实体声明（疑似 XML 炸弹）"),
-                                      names)
-    except _Exceeded as exc:
-        return Inspection(("file.too_large", str(exc)), names)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-        return Inspection(("file.corrupt", f"压缩结构损坏：{exc}"), names)
-    except Exception as exc:  # anything else a damaged stream raises
-        return Inspection(("file.corrupt", f"压缩结构损坏：{type(exc).__name__}: {exc}"), names)
-    return Inspection(None, names, parts)
-
-
-@contextlib.contextmanager
-def _container_bytes(data_or_path: bytes | Path, limits: Limits) -> Iterator[bytes]:
-    if isinstance(data_or_path, bytes):
-        yield data_or_path
-        return
-    # One read of the whole file: members are sliced out of it, no seek per part. A
-    # file larger than everything it may unpack to is refused before it is read.
-    with open(data_or_path, "rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
-        if size > limits.total_bytes:
-            raise _Exceeded(f"文件大小超过{limits.total_bytes >> 20} MB")
-        yield fh.read()
-
-
-def _inflate_counted(buf: bytes, info: zipfile.ZipInfo, limits: Limits, budget: list[int],
-                     parts: dict[str, bytes], wanted: frozenset[str]) -> bytes:
-    """Inflate a member to the end (counting), keeping its first 4 KB — and all of it
-    when the caller asked for it and it is small."""
-    head = b""
-    produced = 0
-    kept: list[bytes] | None = [] if info.filename in wanted else None
-    for chunk in _counted(member_chunks(buf, info), info, limits, budget):
-        if not head:
-            head = chunk[:4096]
-        produced += len(chunk)
-        if kept is not None:
-            kept.append(chunk)
-            if produced > KEEP_LIMIT:
-                kept = None
-    if kept is not None:
-        parts[info.filename] = b"".join(kept)
-    return head
+        where = data_or_path if isinstance(data_or_path, Path) else ""
+        with untrusted(where, "检查工作簿的压缩结构", handled=(GuardError, OSError)):
+            package = guard_package(data_or_path, limits, keep)
+    except GuardError as exc:
+        code, fields = rule_of(exc)
+        return Inspection((code, exc.reason), fields=fields)
+    except ReaderFailed as exc:
+        return Inspection((exc.code, exc.reason), fields={"reason": exc.reason})
+    except OSError as exc:  # the file vanished or cannot be read
+        reason = f"无法读取：{exc.strerror or exc}"
+        return Inspection(("file.corrupt", reason), fields={"reason": reason})
+    return Inspection(None, package.names, package.parts)
 
 
 # --------------------------------------------------------------------------- expansion
@@ -313,7 +235,7 @@ class Expander:
             if path.is_dir():
                 yield from self._folder(path)
             elif path.exists():
-                yield from self._file(path, str(path), explicit=True)
+                yield from self._contained(path, str(path), explicit=True)
             else:
                 yield SourceProblem(str(path), "file.unreadable", "文件或文件夹不存在")
 
@@ -334,18 +256,35 @@ class Expander:
                 # Shown relative to the folder's parent: 收件箱/石庄镇报送.eml
                 shown = path.relative_to(folder.resolve().parent) if path.is_absolute() \
                     else path
-                yield from self._file(path, str(shown), explicit=False)
+                yield from self._contained(path, str(shown), explicit=False)
+
+    def _contained(self, path: Path, name: str, *, explicit: bool) -> Iterator[Item]:
+        """:meth:`_file` inside the reader boundary: whatever the e-mail parser or the
+        archive reader does on one source becomes a problem of that source, and the
+        sources after it are still expanded."""
+        try:
+            with untrusted(path, "展开邮件或压缩包"):
+                yield from self._file(path, name, explicit=explicit)
+        except ReaderFailed as exc:
+            yield SourceProblem(name, exc.code, exc.reason)
 
     def _file(self, path: Path, name: str, *, explicit: bool) -> Iterator[Item]:
         try:
             stat = path.stat()
             kind = kind_of(path.name)
+            # One budget per source: whatever an archive or e-mail holds, nested as deep
+            # as the caps allow, inflates to at most limits.total_bytes in all.
+            budget = Budget(self.limits)
             if kind == SourceKind.ZIP:
-                with path.open("rb") as fh:
-                    data = fh.read()
-                yield from self._zip(data, name, _local(stat.st_mtime), depth=1)
+                # Read from the file, member by member: the archive is never held whole.
+                yield from self._zip(path, name, _local(stat.st_mtime), 1, budget)
             elif kind == SourceKind.EMAIL:
-                yield from self._email(path.read_bytes(), name, _local(stat.st_mtime), depth=1)
+                if stat.st_size > self.limits.total_bytes:
+                    yield SourceProblem(name, "file.archive_limit",
+                                        f"邮件超过{self.limits.total_bytes >> 20} MB")
+                    return
+                yield from self._email(path.read_bytes(), name, _local(stat.st_mtime), 1,
+                                       budget)
             else:
                 # A plain workbook is read where it lies: hash it streaming, never copy.
                 digest = hashlib.sha256()
@@ -374,33 +313,32 @@ class Expander:
         return path
 
     def _inner(self, data: bytes, name: str, received: dt.datetime, received_from: str,
-               depth: int) -> Iterator[Item]:
+               depth: int, budget: Budget) -> Iterator[Item]:
         kind = kind_of(name)
         if kind == SourceKind.ZIP:
-            yield from self._zip(data, name, received, depth + 1)
+            yield from self._zip(data, name, received, depth + 1, budget)
         elif kind == SourceKind.EMAIL:
-            yield from self._email(data, name, received, depth + 1)
+            yield from self._email(data, name, received, depth + 1, budget)
         else:
             yield Submission(name, self._spill(data, name), hashlib.sha256(data).hexdigest(),
                              received, received_from, len(data))
 
-    def _zip(self, data: bytes, name: str, received: dt.datetime, depth: int
-             ) -> Iterator[Item]:
+    def _zip(self, data: bytes | Path, name: str, received: dt.datetime, depth: int,
+             budget: Budget) -> Iterator[Item]:
         if depth > self.limits.depth:
             yield SourceProblem(name, "file.archive_limit",
                                 f"压缩包嵌套超过{self.limits.depth}层，未展开")
             return
         try:
-            zf = zipfile.ZipFile(io.BytesIO(data))
+            zf = zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else data)
         except (zipfile.BadZipFile, OSError, ValueError) as exc:
             yield SourceProblem(name, "file.unreadable", f"压缩包已损坏（{exc}）")
             return
         found = False
-        budget = [self.limits.total_bytes]
         with zf:
             try:
                 infos = _members(zf, self.limits)
-            except _Exceeded as exc:
+            except LimitExceeded as exc:
                 yield SourceProblem(name, "file.archive_limit", str(exc))
                 return
             for info in infos:
@@ -412,11 +350,11 @@ class Expander:
                 found = True
                 shown = f"{name}{SEPARATOR}{member}"
                 try:
-                    content = _read_member(zf, info, self.limits, budget)
-                except _Exceeded as exc:
+                    content = _read_member(zf, info, budget)
+                except LimitExceeded as exc:
                     yield SourceProblem(shown, "file.archive_limit", str(exc))
-                    if budget[0] < 0:
-                        return  # the archive's whole budget is spent: stop reading it
+                    if budget.spent:
+                        return  # the source's whole budget is spent: stop reading it
                     continue
                 except Exception as exc:  # BadZipFile, zlib.error, EOFError … of one member
                     yield SourceProblem(shown, "file.unreadable", f"无法解压（{exc}）")
@@ -426,12 +364,14 @@ class Expander:
                     source = "压缩包时间"
                 except ValueError:
                     when, source = received, "文件时间"
-                yield from self._inner(content, shown, when, source, depth)
+                yield from self._inner(content, shown, when, source, depth, budget)
+                if budget.spent:
+                    return
         if not found:
             yield SourceProblem(name, "file.no_workbook", "未找到 .xlsx、.xls、.ods 等文件")
 
-    def _email(self, data: bytes, name: str, received: dt.datetime, depth: int
-               ) -> Iterator[Item]:
+    def _email(self, data: bytes, name: str, received: dt.datetime, depth: int,
+               budget: Budget) -> Iterator[Item]:
         if depth > self.limits.depth:
             yield SourceProblem(name, "file.archive_limit",
                                 f"邮件嵌套超过{self.limits.depth}层，未展开")
@@ -460,7 +400,7 @@ class Expander:
                 if isinstance(inner_msg, Message):
                     found = True
                     yield from self._email(inner_msg.as_bytes(), f"{name}{SEPARATOR}转发邮件{index}",
-                                           when, depth + 1)
+                                           when, depth + 1, budget)
                 continue
             filename = _attachment_name(part) or f"附件{index}"
             if kind_of(filename) is None:
@@ -473,7 +413,7 @@ class Expander:
             if len(payload) > self.limits.member_bytes:
                 yield SourceProblem(shown, "file.archive_limit", "附件过大")
                 continue
-            yield from self._inner(payload, shown, when, source, depth)
+            yield from self._inner(payload, shown, when, source, depth, budget)
         if not found:
             yield SourceProblem(name, "file.email_no_attachment", "的附件中没有表格文件")
 

@@ -13,60 +13,23 @@ import os
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import Any, Final
 
 from xlz.core.cells import CellValue
 from xlz.core.layout import META_SHEET
 from xlz.core.validator import SheetValues
 from xlz.core.workbook import WorkbookData
+from xlz.io.guard import guard_workbook
 from xlz.io.intake import ZIP_ERRORS, InputError, classify, input_error, unsupported_member
+from xlz.ooxml.limits import DEFAULT_LIMITS, Limits
 
-# Zip-bomb limits. A 5,000-row town workbook is a few MB unpacked; the largest
-# legitimate part (a sheet) compresses 10-50x. These caps are far above that.
-MAX_PARTS: Final = 10_000
-MAX_PART_SIZE: Final = 256 * 1024 * 1024
-MAX_TOTAL_SIZE: Final = 1024 * 1024 * 1024
-MAX_RATIO: Final = 1000  # uncompressed / compressed, checked for parts above RATIO_FLOOR
-RATIO_FLOOR: Final = 4 * 1024 * 1024
+# The zip-bomb caps are xlz.ooxml.limits.Limits, the same for validate, fill and
+# consolidate. A larger properties part is not read (the _xlz sheet is the fallback).
 MAX_PROPERTIES_SIZE: Final = 1024 * 1024  # docProps/custom.xml
 
 _ZIP_FORMATS: Final = frozenset({"xlsx", "xlsm", "xltx", "xltm", "xlsb", "ods"})
 _CUSTOM_PROPS: Final = "docProps/custom.xml"
 _PROPS_PREFIX: Final = "xlz."
-
-
-def check_zip(path: str | os.PathLike[str], zf: zipfile.ZipFile) -> None:
-    """Refuse packages whose declared sizes make them a zip bomb. The declared size is
-    also enforced while reading (zipfile checks CRC and length), so lying headers fail."""
-    infos = zf.infolist()
-    if len(infos) > MAX_PARTS:
-        raise input_error("file.too_large", path, reason=f"包含{len(infos)}个部件")
-    total = 0
-    for info in infos:
-        if info.file_size > MAX_PART_SIZE:
-            raise input_error("file.too_large", path,
-                              reason=f"部件 {info.filename} 解压后 {info.file_size // 2**20} MB")
-        if info.file_size > RATIO_FLOOR and \
-                info.file_size > MAX_RATIO * max(info.compress_size, 1):
-            raise input_error("file.too_large", path,
-                              reason=f"部件 {info.filename} 压缩比超过 {MAX_RATIO}:1")
-        total += info.file_size
-    if total > MAX_TOTAL_SIZE:
-        raise input_error("file.too_large", path, reason=f"解压后共 {total // 2**20} MB")
-
-
-def read_bounded(zf: zipfile.ZipFile, name: str, limit: int) -> bytes:
-    """Read one part, never more than ``limit`` bytes whatever its header says."""
-    with zf.open(name) as fh:
-        data = _read_limited(fh, limit)
-    return data
-
-
-def _read_limited(fh: IO[bytes], limit: int) -> bytes:
-    data = fh.read(limit + 1)
-    if len(data) > limit:
-        raise ValueError(f"part larger than {limit} bytes")
-    return data
 
 
 def parse_custom_properties(xml: bytes) -> dict[str, str]:
@@ -85,18 +48,15 @@ def parse_custom_properties(xml: bytes) -> dict[str, str]:
     return props
 
 
-def _zip_properties(path: Path) -> dict[str, str]:
+def _zip_properties(path: Path, limits: Limits = DEFAULT_LIMITS) -> dict[str, str]:
+    """Guard the whole package (every part inflated under the caps before calamine sees
+    any) and take the properties part from the guard's pass."""
     try:
-        with zipfile.ZipFile(path) as zf:
-            check_zip(path, zf)
-            if _CUSTOM_PROPS not in zf.namelist():
-                return {}
-            xml = read_bounded(zf, _CUSTOM_PROPS, MAX_PROPERTIES_SIZE)
-    except ValueError:
-        return {}  # an oversized properties part: fall back to the _xlz sheet
-    except ZIP_ERRORS as exc:
+        package = guard_workbook(path, path, limits, keep=(_CUSTOM_PROPS,),
+                                 keep_limit=MAX_PROPERTIES_SIZE)
+    except OSError as exc:
         raise zip_error(path, exc) from exc
-    return properties_of(xml)
+    return properties_of(package.parts.get(_CUSTOM_PROPS))
 
 
 def properties_of(xml: bytes | None) -> dict[str, str]:
@@ -186,9 +146,8 @@ def read_workbook(path: str | os.PathLike[str], *, sheets: Iterator[str] | None 
         properties = _zip_properties(p) if fmt in _ZIP_FORMATS and fmt != "ods" else {}
     if fmt == "ods":
         try:
-            with zipfile.ZipFile(p) as zf:
-                check_zip(p, zf)
-        except ZIP_ERRORS as exc:
+            guard_workbook(p, p)
+        except OSError as exc:
             raise zip_error(p, exc) from exc
     wanted = None if sheets is None else set(sheets)
     values: dict[str, SheetValues] = {}

@@ -11,21 +11,17 @@ standard zip from such parts and from parts copied byte for byte out of another 
 
 from __future__ import annotations
 
-import struct
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from xlz.ooxml import ziprecords as zr
 from xlz.ooxml.deflate import zlib
 
 _LEVEL: Final = 1  # ~4x faster than the default on the big part, the file ~20 % larger
-_UTF8: Final = 0x800
-_LOCAL: Final = struct.Struct("<IHHHHHIIIHH")
-_CENTRAL: Final = struct.Struct("<IHHHHHHIIIHHHHHII")
-_END: Final = struct.Struct("<IHHHHIIH")
-_LIMIT: Final = 0xFFFFFFFF  # no zip64 here: a town inbox is nowhere near 4 GB
+_LIMIT: Final = zr.ZIP64_LIMIT  # no zip64 here: a town inbox is nowhere near 4 GB
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,19 +126,16 @@ def write_zip(path: Path, parts: Sequence[Part]) -> None:
             if len(p.data) > _LIMIT or p.size > _LIMIT or offset > _LIMIT:
                 raise ValueError("zip64 would be needed")  # pragma: no cover - far off
             name = p.info.filename.encode("utf-8")
-            flags = _UTF8 if not name.isascii() else 0
-            y, mo, d, h, mi, s = p.info.date_time
-            dos_time = (h << 11) | (mi << 5) | (s // 2)
-            dos_date = ((y - 1980) << 9) | (mo << 5) | d
-            out.write(_LOCAL.pack(0x04034B50, 20, flags, p.method, dos_time, dos_date,
-                                  p.crc, len(p.data), p.size, len(name), 0))
-            out.write(name)
+            flags = zr.UTF8_FLAG if not name.isascii() else 0
+            dos_time, dos_date = zr.dos_datetime(*p.info.date_time)
+            local = zr.pack_local(flags, p.method, dos_time, dos_date, p.crc, len(p.data),
+                                  p.size, name)
+            out.write(local)
             out.write(p.data)
-            central.append(_CENTRAL.pack(0x02014B50, 20, 20, flags, p.method, dos_time,
-                                         dos_date, p.crc, len(p.data), p.size, len(name), 0,
-                                         0, 0, 0, p.info.external_attr, offset) + name)
-            offset += _LOCAL.size + len(name) + len(p.data)
+            central.append(zr.pack_central(flags, p.method, dos_time, dos_date, p.crc,
+                                           len(p.data), p.size, name, p.info.external_attr,
+                                           offset))
+            offset += len(local) + len(p.data)
         directory = b"".join(central)
         out.write(directory)
-        out.write(_END.pack(0x06054B50, 0, 0, len(parts), len(parts), len(directory),
-                            offset, 0))
+        out.write(zr.pack_end(len(parts), len(directory), offset))

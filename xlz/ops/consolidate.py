@@ -158,8 +158,7 @@ def read_input(sub: Submission, limits: Limits = DEFAULT_LIMITS) -> Input:
     if head == _ZIP_MAGIC:
         seen = inspect_container(sub.path, limits, keep=_KEPT_PARTS)
         if seen.problem is not None:
-            code, reason = seen.problem
-            return _problem(sub, code, reason=reason)
+            return _problem(sub, seen.problem[0], **seen.fields)
         # The guard has inflated every part anyway: take the format and the metadata
         # from it instead of opening the package twice more. Anything unusual (a WPS
         # suffix, not a readable workbook) goes the long way for its proper message.
