@@ -202,7 +202,8 @@ _STRUCTURE_RULES: tuple[Rule, ...] = (
         "workbook.label.duplicate", E, Check.STRUCTURE, "标题重复",
         "“{sheet}”工作表中“{label}”出现了不止一处（{cells}），程序无法确定写入位置，文件未改动。"
         "请删除多余的一处（或把它改成别的文字）后重试。",
-    ),)
+    ),
+)
 
 # Whole-file findings that engines (in-place validation, consolidation) report.
 _FILE_RULES: tuple[Rule, ...] = (
