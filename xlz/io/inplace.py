@@ -19,20 +19,20 @@ import os
 import re
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Final
+from typing import TYPE_CHECKING, BinaryIO, Final
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
 
 from xlz.core import layout as L
-from xlz.core.cells import cell_ref, display
+from xlz.core.cells import cell_ref, column_letter, display
 from xlz.core.entries import ENTRY_SHEETS, FINDINGS_HEADER
 from xlz.core.errors import output_error
 from xlz.core.findings import Finding, Report, Severity
-from xlz.core.plan import Plan, Town
+from xlz.core.plan import METRICS, Metric, Plan, Town
 from xlz.core.text import match_key
 from xlz.core.validator import SheetValues, Validation
 from xlz.core.workbook import WorkbookData
@@ -40,6 +40,9 @@ from xlz.io.guard import guard_workbook
 from xlz.io.intake import ZIP_ERRORS, InputError, input_error
 from xlz.io.read import zip_error
 from xlz.ooxml.sheetxml import Clear, Edit, Formula, Number, SheetPatcher, SheetXmlError, Text
+
+if TYPE_CHECKING:
+    from xlz.core.formulas import TaskGrid
 
 _REL_NS: Final = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _STRICT_MAIN: Final = b"http://purl.oclc.org/ooxml/spreadsheetml/main"
@@ -58,6 +61,7 @@ class Places:
     status: dict[str, tuple[int, int]] = field(default_factory=dict)  # key → (row, col)
     findings: dict[str, tuple[int, int]] = field(default_factory=dict)  # sheet → (header row, col)
     results: dict[str, int] = field(default_factory=dict)  # result header → col
+    results_row: int = 1  # the header row of 校验结果; findings go below it
     missing: list[str] = field(default_factory=list)  # what could not be found (Chinese)
 
     @property
@@ -80,23 +84,48 @@ def _row_texts(values: SheetValues, row: int) -> dict[str, int]:
             if isinstance(v, str)}
 
 
+_HEADER_SEARCH_ROWS: Final = 10  # a header row is looked for among the first rows
+
+
+def _header_row(values: SheetValues, headers: Iterable[str]) -> tuple[int, dict[str, list[int]]]:
+    """The row among the first ones holding most of ``headers``, and for each header
+    found there every column (0-based) it is in: more than one is ambiguous."""
+    wanted = {match_key(h) for h in headers}
+    best: tuple[int, dict[str, list[int]]] = (values.first_row, {})
+    for i, cells in enumerate(values.rows[:_HEADER_SEARCH_ROWS]):
+        found: dict[str, list[int]] = {}
+        for j, v in enumerate(cells):
+            if isinstance(v, str) and (key := match_key(v)) in wanted:
+                found.setdefault(key, []).append(values.first_col + j)
+        if len(found) > len(best[1]):
+            best = (values.first_row + i, found)
+    return best
+
+
 def find_places(data: WorkbookData) -> Places:
+    """Every cell ``validate`` writes, found by its label or header (never by a fixed
+    address): a clerk's inserted row or column moves the places, it does not make xlz
+    write into the clerk's cells. What cannot be found, or is found twice, is missing."""
     places = Places()
     guide = data.sheets.get(L.GUIDE)
     if guide is None:
         places.missing.append(f"“{L.GUIDE}”工作表")
     else:
+        # A status label may be anywhere; its value is the cell to its right.
         labels = {match_key(L.STATUS_LABELS[k]): k for k in L.STATUS_WRITTEN}
-        value_col = ord(L.STATUS_VALUE_COLUMN) - ord("A")
+        seen: dict[str, list[tuple[int, int]]] = {}
         for i, cells in enumerate(guide.rows):
-            j = value_col - 1 - guide.first_col
-            label = cells[j] if 0 <= j < len(cells) else None
-            if isinstance(label, str):
-                key = labels.get(match_key(label))
-                if key is not None and key not in places.status:
-                    places.status[key] = (guide.first_row + i, value_col)
+            for j, label in enumerate(cells):
+                if isinstance(label, str) and (key := labels.get(match_key(label))):
+                    seen.setdefault(key, []).append((guide.first_row + i,
+                                                     guide.first_col + j + 1))
         for key in L.STATUS_WRITTEN:
-            if key not in places.status:
+            where = seen.get(key, [])
+            if len(where) == 1:
+                places.status[key] = where[0]
+            elif where:
+                places.missing.append(f"“{L.GUIDE}”的“{L.STATUS_LABELS[key]}”（出现了不止一处）")
+            else:
                 places.missing.append(f"“{L.GUIDE}”的“{L.STATUS_LABELS[key]}”")
     for sheet in ENTRY_SHEETS:
         values = data.sheets.get(sheet.name)
@@ -112,13 +141,17 @@ def find_places(data: WorkbookData) -> Places:
         else:
             places.findings[sheet.name] = found
     results = data.sheets.get(L.RESULTS)
-    headers = _row_texts(results, 1) if results is not None else {}
+    row, headers = (_header_row(results, L.RESULT_HEADERS) if results is not None
+                    else (1, {}))
+    places.results_row = row
     for header in L.RESULT_HEADERS:
-        col = headers.get(match_key(header))
-        if col is None:
-            places.missing.append(f"“{L.RESULTS}”的“{header}”列")
+        cols = headers.get(match_key(header), [])
+        if len(cols) == 1:
+            places.results[header] = cols[0]
+        elif cols:
+            places.missing.append(f"“{L.RESULTS}”的“{header}”列（出现了不止一处）")
         else:
-            places.results[header] = col
+            places.missing.append(f"“{L.RESULTS}”的“{header}”列")
     return places
 
 
@@ -168,12 +201,12 @@ def validation_edits(data: WorkbookData, report: Report, places: Places,
     result_edits = edits.setdefault(L.RESULTS, {})
     cols = places.results
     last = results.first_row + len(results.rows) - 1
-    for row in range(2, last + 1):
+    for row in range(places.results_row + 1, last + 1):
         for col in cols.values():
             if _cell(results, row, col) is not None:
                 result_edits[cell_ref(row, col)] = Clear()
     for n, f in enumerate(report.sorted(), start=1):
-        row = n + 1
+        row = places.results_row + n
         cells: dict[str, Edit] = {
             "序号": Number(n),
             "严重程度": Text(f.severity.value),
@@ -384,18 +417,137 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
 # --- fill: 任务分解 and 载体汇总 ------------------------------------------------------------
 
 
-def fill_edits(data: WorkbookData, validation: Validation, plan: Plan, town: Town
-               ) -> SheetEdits:
-    """任务分解 (formulas restored, cached values = :func:`xlz.progress`) and 载体汇总
-    (附件4 layout, 建设方向 rendered) for one town."""
+# Entry sheets whose cells fill reads (the 任务分解 formulas, 载体汇总), and the findings
+# that mean their cells cannot be found.
+_FILL_READS: Final = ("项目信息", "孵化载体")
+_STRUCTURE_CODES: Final = ("workbook.sheet.missing", "workbook.column.missing")
+
+
+@dataclass(slots=True)
+class FillPlaces:
+    """Where ``fill`` writes, found by labels and headers, or why it cannot (``problems``:
+    findings with catalogue codes; any problem means nothing is written)."""
+
+    grid: TaskGrid | None = None  # 任务分解 cells and the 项目信息 columns they count
+    carrier_row: int = 1  # header row of 载体汇总
+    carrier_cols: dict[str, int] = field(default_factory=dict)  # header → col (0-based)
+    problems: list[Finding] = field(default_factory=list)
+
+
+def _structure(code: str, sheet: str, **extra: object) -> Finding:
+    from xlz.core.catalogue import RULES
+
+    rule = RULES[code]
+    return Finding(code, rule.severity, sheet, None, None, rule.format(sheet=sheet, **extra))
+
+
+def _locate_headers(data: WorkbookData, sheet: str, headers: Sequence[str],
+                    problems: list[Finding]) -> tuple[int, dict[str, int]]:
+    values = data.sheets.get(sheet)
+    if values is None:
+        problems.append(_structure("workbook.sheet.missing", sheet))
+        return 1, {}
+    row, found = _header_row(values, headers)
+    cols: dict[str, int] = {}
+    for header in headers:
+        where = found.get(match_key(header), [])
+        if len(where) == 1:
+            cols[header] = where[0]
+        elif where:
+            problems.append(_structure("workbook.label.duplicate", sheet, label=header,
+                                       cells="、".join(cell_ref(row, c) for c in where)))
+        else:
+            problems.append(_structure("workbook.column.missing", sheet, header=header,
+                                       header_row=row))
+    return row, cols
+
+
+def _metric_rows(values: SheetValues, header_row: int, col: int,
+                 problems: list[Finding]) -> dict[Metric, int]:
+    """The 任务分解 row of each metric, by its label in the 指标 column."""
+    from xlz.core.summary import METRIC_LABELS
+
+    labels = {match_key(label): m for m, label in METRIC_LABELS.items()}
+    seen: dict[Metric, list[int]] = {}
+    last = values.first_row + len(values.rows) - 1
+    for row in range(header_row + 1, last + 1):
+        v = _cell(values, row, col)
+        if isinstance(v, str) and (metric := labels.get(match_key(v))) is not None:
+            seen.setdefault(metric, []).append(row)
+    rows: dict[Metric, int] = {}
+    for metric in METRICS:
+        where = seen.get(metric, [])
+        if len(where) == 1:
+            rows[metric] = where[0]
+        elif where:
+            problems.append(_structure("workbook.label.duplicate", L.TASKS,
+                                       label=METRIC_LABELS[metric],
+                                       cells="、".join(cell_ref(r, col) for r in where)))
+        else:
+            problems.append(_structure("workbook.row.missing", L.TASKS,
+                                       header=L.TASK_HEADERS[0], column=column_letter(col),
+                                       label=METRIC_LABELS[metric]))
+    return rows
+
+
+def fill_places(data: WorkbookData, validation: Validation) -> FillPlaces:
+    """Every cell ``fill`` writes, found by its labels: the metric rows by their labels in
+    the 指标 column of 任务分解, its columns and those of 载体汇总 by their headers, and
+    the 项目信息 columns the 任务分解 formulas count where the validator found them. A
+    sheet, header or label that is missing or found twice is a problem (the same
+    structure finding ``validate`` gives for the entry sheets): fill then writes nothing."""
+    from xlz.core.entries import PROJECTS
+    from xlz.core.formulas import TASK_PROJECT_KEYS, TaskGrid
+
+    places = FillPlaces()
+    problems = places.problems
+    problems += [f for f in validation.report if f.code in _STRUCTURE_CODES
+                 and f.sheet in _FILL_READS]
+    task_row, task_cols = _locate_headers(data, L.TASKS, L.TASK_HEADERS, problems)
+    tasks = data.sheets.get(L.TASKS)
+    label_col = task_cols.get(L.TASK_HEADERS[0])
+    metric_rows = ({} if tasks is None or label_col is None
+                   else _metric_rows(tasks, task_row, label_col, problems))
+    places.carrier_row, places.carrier_cols = _locate_headers(
+        data, L.CARRIER_SUMMARY, L.CARRIER_SUMMARY_HEADERS, problems)
+    projects = data.sheets.get(PROJECTS.name)
+    found = validation.columns.get(PROJECTS.key, {})
+    header = validation.header_rows.get(PROJECTS.key)
+    if problems or projects is None or header is None \
+            or any(k not in found for k in TASK_PROJECT_KEYS):
+        if not problems:  # pragma: no cover - the validator reports these first
+            problems.append(_structure("workbook.sheet.missing", PROJECTS.name))
+        return places
+    # Every row the validator reads is counted: at least the template's prepared rows,
+    # and any row a clerk added below them.
+    last = max(header + L.ENTRY_CAPACITY[PROJECTS.key],
+               projects.first_row + len(projects.rows) - 1)
+    places.grid = TaskGrid(
+        metric_rows,
+        {h: column_letter(c) for h, c in task_cols.items()},
+        {k: column_letter(projects.first_col + i) for k, i in found.items()},
+        (header + 1, last))
+    return places
+
+
+def fill_edits(data: WorkbookData, validation: Validation, plan: Plan, town: Town,
+               places: FillPlaces | None = None) -> SheetEdits:
+    """任务分解 (formulas built from the columns found, cached values =
+    :func:`xlz.progress`) and 载体汇总 (附件4 layout, 建设方向 rendered) for one town, in
+    the cells :func:`fill_places` found. Raises ValueError when it found problems (check
+    them first: :func:`fill_problems`)."""
     from xlz.core.formulas import task_formulas, task_values
     from xlz.core.summary import carrier_rows, progress
 
+    places = places or fill_places(data, validation)
+    if places.problems or places.grid is None:
+        raise ValueError("fill_edits: the workbook's places were not found: "
+                         + "; ".join(f.message for f in places.problems))
     edits: SheetEdits = {}
     rows = progress(validation.records.get("project", []), plan.target(town.code), plan)
-    formulas = task_formulas(plan)
+    formulas = task_formulas(plan, places.grid)
     task: dict[str, Edit] = {}
-    for ref, value in task_values(rows).items():
+    for ref, value in task_values(rows, places.grid).items():
         if ref in formulas:
             cached = "" if value is None else value
             task[ref] = Formula(formulas[ref].lstrip("="), cached, keep=True)
@@ -405,22 +557,20 @@ def fill_edits(data: WorkbookData, validation: Validation, plan: Plan, town: Tow
             task[ref] = Number(value) if not isinstance(value, str) else Text(value)
     edits[L.TASKS] = task
     summary = data.sheets[L.CARRIER_SUMMARY]
-    headers = _row_texts(summary, 1)
-    cols = [headers.get(match_key(h)) for h in L.CARRIER_SUMMARY_HEADERS]
+    cols = [places.carrier_cols[h] for h in L.CARRIER_SUMMARY_HEADERS]
+    first = places.carrier_row + 1
     sheet_edits: dict[str, Edit] = {}
     last = summary.first_row + len(summary.rows) - 1
-    for row in range(2, last + 1):
+    for row in range(first, last + 1):
         for col in cols:
-            if col is not None and _cell(summary, row, col) is not None:
+            if _cell(summary, row, col) is not None:
                 sheet_edits[cell_ref(row, col)] = Clear()
     named = [r for r in validation.records.get("carrier", []) if r.values.get("name")]
     for i, c in enumerate(carrier_rows(named, town.short)):
-        row = 2 + i
+        row = first + i
         values: tuple[object, ...] = (c.seq, c.town, c.name, c.method, c.direction, c.area,
                                       c.progress)
         for col, item in zip(cols, values, strict=True):
-            if col is None:
-                continue
             if isinstance(item, (int, float)):
                 sheet_edits[cell_ref(row, col)] = Number(item)
             elif item:
@@ -431,11 +581,18 @@ def fill_edits(data: WorkbookData, validation: Validation, plan: Plan, town: Tow
     return edits
 
 
-def fill_missing(data: WorkbookData) -> list[str]:
-    missing = []
-    for sheet, headers in ((L.TASKS, L.TASK_HEADERS),
-                           (L.CARRIER_SUMMARY, L.CARRIER_SUMMARY_HEADERS)):
-        values = data.sheets.get(sheet)
-        found = _row_texts(values, 1) if values is not None else {}
-        missing += [f"“{sheet}”的“{h}”列" for h in headers if match_key(h) not in found]
-    return missing
+def fill_problems(data: WorkbookData, validation: Validation) -> list[Finding]:
+    """Why ``fill`` must not write into this workbook (empty: it may)."""
+    return fill_places(data, validation).problems
+
+
+def fill_missing(data: WorkbookData, validation: Validation | None = None) -> list[str]:
+    """The messages of :func:`fill_problems` (without ``validation``: the summary sheets
+    only)."""
+    if validation is None:
+        problems: list[Finding] = []
+        for sheet, headers in ((L.TASKS, L.TASK_HEADERS),
+                               (L.CARRIER_SUMMARY, L.CARRIER_SUMMARY_HEADERS)):
+            _locate_headers(data, sheet, headers, problems)
+        return [f.message for f in problems]
+    return [f.message for f in fill_problems(data, validation)]
