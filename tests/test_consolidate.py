@@ -252,7 +252,8 @@ def test_two_towns_claiming_one_file_is_a_finding() -> None:
 def test_town_from_cell_and_version_findings() -> None:
     guide = SheetValues(L.GUIDE, [["镇区", "如皋港"]], L.STATUS_ROWS["town"], 0)
     data = WorkbookData("y.xlsx", "xlsx", {L.GUIDE: guide},
-                        {L.META_STANDARD: "0", L.META_PLAN: "rugao-2022"}, "1" * 64)
+                        {L.META_TEMPLATE: "town", L.META_STANDARD: "0",
+                         L.META_PLAN: "rugao-2022"}, "1" * 64)
     result = build([Input("y.xlsx", "1" * 64, None, "文件时间", data)], PLAN)
     codes = {i.finding.code for i in result.issues}
     assert {"file.town_from_cell", "file.standard_mismatch", "file.plan_mismatch"} <= codes

@@ -25,10 +25,9 @@ from typing import Any
 from xlz.core import layout as L
 from xlz.core.cells import cell_ref, parse_ref
 from xlz.core.findings import Report
+from xlz.core.identity import Identity, base_name
 from xlz.core.validator import SheetValues
 from xlz.core.workbook import WorkbookData
-from xlz.io.inplace import _cell
-from xlz.io.read import _meta_sheet_properties
 from xlz.ooxml.sheetxml import Clear, Edit, Formula, Number
 
 # Text Excel would turn into a formula or a number when written: keep it text with the
@@ -54,14 +53,44 @@ class Block:
 
 
 def read_book(book: Any) -> WorkbookData:
-    """Every sheet's used range in one call each, as the core's plain values."""
+    """Every sheet's used range in one call each, as the core's plain values, and the
+    book's ``xlz.*`` custom document properties (see :func:`book_properties`)."""
     sheets: dict[str, SheetValues] = {}
     for sheet in book.sheets:
         used = sheet.used_range
         rows = used.options(ndim=2).value or []
         sheets[sheet.name] = SheetValues(sheet.name, rows, used.row, used.column - 1)
-    props = _meta_sheet_properties(sheets[L.META_SHEET]) if L.META_SHEET in sheets else {}
-    return WorkbookData(book.fullname or book.name, "xlsx", sheets, props, "")
+    return WorkbookData(book.fullname or book.name, "xlsx", sheets, book_properties(book), "")
+
+
+def book_properties(book: Any) -> dict[str, str] | None:
+    """The open book's ``xlz.*`` custom document properties: through COM when Excel or
+    WPS runs the book, else from the saved file (the properties are set when the
+    template is made and no button changes them). None when neither can be seen: the
+    identity then rests on the ``_xlz`` sheet alone."""
+    try:
+        found = {}
+        for prop in book.api.CustomDocumentProperties:
+            name = str(prop.Name)
+            if name.startswith("xlz."):
+                found[name] = "" if prop.Value is None else str(prop.Value)
+        return found
+    except Exception:  # not COM (xlwings' remote engine), or COM refused: the saved file
+        pass
+    from pathlib import Path
+
+    from xlz.io.read import file_properties
+
+    path = Path(str(book.fullname or ""))
+    return file_properties(path) if path.is_absolute() and path.is_file() else None
+
+
+def identify_book(data: WorkbookData) -> Identity:
+    """The identity decision for an open book read by :func:`read_book`: the same as
+    ``xlz validate`` / ``xlz fill`` make for the file (:func:`xlz.ops.workbook.identify_workbook`)."""
+    from xlz.ops.workbook import identify_workbook
+
+    return identify_workbook(data, None, name=base_name(data.path))
 
 
 def _as_written(edit: Edit) -> Any:
@@ -87,7 +116,12 @@ def _looks_numeric(text: str) -> bool:
 
 def _current(data: WorkbookData, sheet: str, row: int, col: int) -> object:
     values = data.sheets.get(sheet)
-    return None if values is None else _cell(values, row, col)
+    if values is None:
+        return None
+    i, j = row - values.first_row, col - values.first_col
+    if 0 <= i < len(values.rows) and 0 <= j < len(values.rows[i]):
+        return values.rows[i][j]
+    return None
 
 
 def blocks(data: WorkbookData, edits: Mapping[str, Mapping[str, Edit]]) -> list[Block]:
@@ -130,11 +164,10 @@ def validate_book(book: Any, *, now: dt.datetime | None = None) -> Report:
     places, exactly as ``xlz validate`` writes them into a file."""
     from xlz.core.validator import validate_values
     from xlz.io.inplace import find_places, validation_edits
-    from xlz.ops.workbook import _context
 
     data = read_book(book)
-    ctx = _context(data, None, book.name)
-    validation = validate_values(data.sheets, ctx.plan, source=book.name)
+    ctx = identify_book(data)
+    validation = validate_values(data.sheets, ctx.plan, source=base_name(data.path))
     report = validation.report
     report.findings[:0] = ctx.findings
     places = find_places(data)
@@ -149,14 +182,13 @@ def fill_book(book: Any) -> Report:
     """生成汇总: bring 任务分解 and 载体汇总 of the open workbook up to date."""
     from xlz.core.validator import validate_values
     from xlz.io.inplace import fill_edits, fill_missing
-    from xlz.ops.workbook import _context
 
     data = read_book(book)
-    ctx = _context(data, None, book.name)
-    validation = validate_values(data.sheets, ctx.plan, source=book.name)
+    ctx = identify_book(data)
+    validation = validate_values(data.sheets, ctx.plan, source=base_name(data.path))
     report = validation.report
     report.findings[:0] = ctx.findings
-    if not ctx.template or ctx.town is None or fill_missing(data, validation):
+    if not ctx.accepted or ctx.town is None or fill_missing(data, validation):
         return report
     write_blocks(book, blocks(data, fill_edits(data, validation, ctx.plan, ctx.town)))
     return report
@@ -180,7 +212,8 @@ def clear_book(book: Any) -> None:
 
 def _summary(report: Report, what: str) -> str:
     counts = report.counts()
-    if any(f.code in ("file.not_template", "file.standard_mismatch") for f in report):
+    if any(f.code in ("file.not_template", "file.standard_mismatch", "file.wrong_kind",
+                      "file.meta_conflict") for f in report):
         return "当前工作簿不是市里下发的标准模板，未作任何修改。请打开本镇区的填报模板后再试。"
     return (f"{what}完成：错误 {counts['错误']} 条，提醒 {counts['提醒']} 条。"
             + ("详见“校验结果”工作表，点击位置可跳到对应单元格。" if len(report) else ""))

@@ -232,6 +232,29 @@ _FILE_RULES: tuple[Rule, ...] = (
         "file.town_from_cell", W, Check.FILE, "镇区由单元格识别",
         "文件“{file}”的模板标识中没有镇区，已按单元格内容“{value}”识别为{town}。请核对。",
     ),
+    # Identity (xlz.core.identity): the metadata's two copies and the file name.
+    Rule(
+        "file.meta_conflict", E, Check.FILE, "模板标识前后不一致",
+        "文件“{file}”的模板标识自相矛盾：文档属性中“{key}”为“{prop}”，隐藏的“_xlz”工作表中却为"
+        "“{sheet_value}”，无法确定本文件的{what}。“_xlz”工作表可能被改动过。"
+        "请把填报内容复制到市里下发的本镇区模板中重新报送，不要修改“_xlz”工作表。",
+    ),
+    Rule(
+        "file.meta_incomplete", W, Check.FILE, "模板标识不完整",
+        "文件“{file}”的{where}中缺少模板标识（{keys}），已按{used}识别。"
+        "这通常是文件经其他软件转存或经邮件系统处理所致，不影响校验和汇总；"
+        "如果经常出现，请直接用 Excel/WPS 编辑并发送市里下发的模板。",
+    ),
+    Rule(
+        "file.wrong_kind", E, Check.FILE, "不是镇区填报模板",
+        "文件“{file}”是{kind}，不是镇区填报模板，不能校验或计入汇总。"
+        "请提交本镇区填好的填报模板。",
+    ),
+    Rule(
+        "file.name_other_town", W, Check.FILE, "文件名与所属镇区不符",
+        "文件名“{file}”写的是{named}，但文件内的模板标识属于{town}。程序按模板标识将本文件算作{town}的报送。"
+        "如果发错了文件，请改发正确的文件；如果文件无误，请把文件名改为{town}。",
+    ),
     # Intake (xlz.io.intake): the file itself must be fixed before anything is read or written.
     Rule(
         "file.not_found", E, Check.FILE, "找不到文件",

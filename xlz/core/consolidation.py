@@ -26,16 +26,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
-from xlz.core import layout as L
 from xlz.core.catalogue import RULES
 from xlz.core.cells import CellValue, display
 from xlz.core.entries import ENTRY_SHEETS, EntrySheet
 from xlz.core.findings import Finding, Report, Severity
+from xlz.core.identity import base_name as base_name  # re-exported: the name in a display name
+from xlz.core.identity import evidence_of
+from xlz.core.identity import identify as decide_identity
 from xlz.core.plan import METRICS, Metric, Plan, Town
 from xlz.core.plancheck import computed_total
 from xlz.core.summary import MetricProgress, Tally, progress_of, tally
 from xlz.core.text import match_key
-from xlz.core.validator import Record, SheetValues, Validation, validate_values
+from xlz.core.validator import Record, Validation, validate_values
 
 if TYPE_CHECKING:
     from xlz.core.workbook import WorkbookData
@@ -193,11 +195,6 @@ class Consolidation:
 # ------------------------------------------------------------------------- findings
 
 
-def base_name(name: str) -> str:
-    """The file's own name (what the clerk calls it) from a display name."""
-    return name.rsplit(" › ", 1)[-1].replace("\\", "/").rsplit("/", 1)[-1]
-
-
 def file_finding(code: str, file: str, value: CellValue = None, *, sheet: str | None = None,
                  cell: str | None = None, row: int | None = None, **extra: object) -> Finding:
     rule = RULES[code]
@@ -208,65 +205,17 @@ def file_finding(code: str, file: str, value: CellValue = None, *, sheet: str | 
 # ------------------------------------------------------------------------- identity
 
 
-def _cell(values: SheetValues | None, row: int, col: int) -> CellValue:
-    if values is None:
-        return None
-    i = row - values.first_row
-    j = col - values.first_col
-    if 0 <= i < len(values.rows) and 0 <= j < len(values.rows[i]):
-        return values.rows[i][j]
-    return None
-
-
-def _meta_town(plan: Plan, code: str | None) -> Town | None:
-    if not code:
-        return None
-    try:
-        return plan.town(code)
-    except KeyError:
-        return plan.resolve_town(code)
-
-
 def identify(result: FileResult, plan: Plan) -> None:
-    """Name the file's town and check its template versions (findings on the report)."""
+    """Name the file's town and check its template versions (findings on the report):
+    :func:`xlz.core.identity.identify`, the decision ``validate`` and ``fill`` make too.
+    A file with an identity 错误 is rejected; it still stands for its town when the
+    identity names one (the town's latest word, see the module docstring)."""
     data = result.input.data
     assert data is not None
-    name = result.name
-    props = data.properties
-    guide = data.sheets.get(L.GUIDE)
-    town_row = L.STATUS_ROWS["town"]
-    raw_cell = _cell(guide, town_row, 1)
-    cell_text = display(raw_cell).strip()
-    cell_town = plan.resolve_town(cell_text) if cell_text else None
-    meta_town = _meta_town(plan, props.get(L.META_TOWN))
-    kind = props.get(L.META_TEMPLATE)
-    if (not props and guide is None) or (kind is not None and kind != "town"):
-        result.report.add(file_finding("file.not_template", name))
-        return
-    standard, plan_id = props.get(L.META_STANDARD), props.get(L.META_PLAN)
-    result.template_version = " / ".join(
-        x for x in (f"标准{standard}" if standard else "", plan_id or "") if x) or "（无标识）"
-    if standard is not None and standard != L.STANDARD_VERSION:
-        result.report.add(file_finding("file.standard_mismatch", name, standard,
-                                       found=standard, expected=L.STANDARD_VERSION))
-    if plan_id is not None and plan_id != plan.id:
-        result.report.add(file_finding("file.plan_mismatch", name, plan_id,
-                                       found=plan_id, expected=plan.id))
-    where = f"{L.STATUS_VALUE_COLUMN}{town_row}"
-    if meta_town is not None and cell_town is not None and meta_town != cell_town:
-        result.report.add(file_finding(
-            "file.town_conflict", name, raw_cell, sheet=L.GUIDE, cell=where, row=town_row,
-            meta_town=meta_town.short, where=where, cell_town=cell_town.short))
-        return
-    if meta_town is not None:
-        result.town = meta_town
-        return
-    if cell_town is not None:
-        result.town = cell_town
-        result.report.add(file_finding("file.town_from_cell", name, raw_cell, sheet=L.GUIDE,
-                                       cell=where, row=town_row, town=cell_town.short))
-        return
-    result.report.add(file_finding("file.town_unknown", name, raw_cell or None))
+    found = decide_identity(evidence_of(data, result.name), plan, source=result.name)
+    result.report.extend(found.findings)
+    result.template_version = found.version_text
+    result.town = found.town
 
 
 # ------------------------------------------------------------------------- diff

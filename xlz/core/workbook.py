@@ -15,6 +15,9 @@ class WorkbookData:
     path: str
     format: str  # from xlz.io.intake.sniff: xlsx, xlsm, xls, ods, ...
     sheets: dict[str, SheetValues]
-    properties: dict[str, str]  # the xlz.* metadata (custom properties, else the _xlz sheet)
+    # The xlz.* custom document properties ({} when the file has none); None when the
+    # reader cannot see them (.ods, .xls, an open book). The _xlz sheet, their mirror,
+    # is in ``sheets``: xlz.core.identity compares the two.
+    properties: dict[str, str] | None
     sha256: str
     hidden: frozenset[str] = field(default_factory=frozenset)  # hidden / very hidden sheets

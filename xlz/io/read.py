@@ -59,6 +59,19 @@ def _zip_properties(path: Path, limits: Limits = DEFAULT_LIMITS) -> dict[str, st
     return properties_of(package.parts.get(_CUSTOM_PROPS))
 
 
+def file_properties(path: str | os.PathLike[str]) -> dict[str, str] | None:
+    """The ``xlz.*`` custom document properties of a saved OOXML workbook ({} when it has
+    none), or None when ``path`` is not a readable zip package (e.g. an .xls file). For
+    a caller that has the workbook open elsewhere, such as the add-in's entry points."""
+    p = Path(path)
+    try:
+        if not zipfile.is_zipfile(p):
+            return None
+        return _zip_properties(p)
+    except (InputError, OSError):
+        return None
+
+
 def properties_of(xml: bytes | None) -> dict[str, str]:
     """The ``xlz.*`` properties of a docProps/custom.xml part; {} when it is missing or
     unreadable (the _xlz sheet is the fallback)."""
@@ -85,18 +98,6 @@ def sheet_values(name: str, sheet: Any) -> SheetValues:
     while end and rows[end - 1].count("") == len(rows[end - 1]):  # trailing empty rows
         end -= 1
     return SheetValues(name, [_clean_row(r) for r in rows[:end]], start[0] + 1, start[1])
-
-
-def _meta_sheet_properties(values: SheetValues) -> dict[str, str]:
-    props: dict[str, str] = {}
-    for row in values.rows:
-        cells = [v for v in row if v is not None]
-        if len(cells) >= 2 and isinstance(cells[0], str) and cells[0].startswith(_PROPS_PREFIX):
-            value = cells[1]
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
-            props[cells[0]] = str(value)
-    return props
 
 
 def sha256_of(path: str | os.PathLike[str]) -> str:
@@ -142,8 +143,8 @@ def read_workbook(path: str | os.PathLike[str], *, sheets: Iterator[str] | None 
 
     p = Path(path)
     fmt = fmt or classify(p)
-    if properties is None:
-        properties = _zip_properties(p) if fmt in _ZIP_FORMATS and fmt != "ods" else {}
+    if properties is None and fmt in _ZIP_FORMATS and fmt != "ods":
+        properties = _zip_properties(p)  # .ods/.xls keep theirs elsewhere: None, not seen
     if fmt == "ods":
         try:
             guard_workbook(p, p)
@@ -169,8 +170,7 @@ def read_workbook(path: str | os.PathLike[str], *, sheets: Iterator[str] | None 
         raise
     except Exception as exc:  # calamine raises its own types, and OS errors
         raise _calamine_error(p, exc) from exc
-    if not properties and META_SHEET in values:
-        properties = _meta_sheet_properties(values[META_SHEET])
+    # The _xlz sheet stays in ``values``: identity (xlz.core.identity) compares the two.
     try:
         digest = sha256 or sha256_of(p)
     except OSError as exc:

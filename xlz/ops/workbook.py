@@ -17,11 +17,12 @@ from typing import Any
 from xlz.core import layout as L
 from xlz.core.catalogue import RULES
 from xlz.core.errors import boundary
-from xlz.core.findings import Finding, Report
-from xlz.core.plan import DEFAULT_PLAN, Plan, Town, available_plans, load_plan
+from xlz.core.findings import Finding, Report, Severity
+from xlz.core.identity import Identity, evidence_of, identify
+from xlz.core.plan import Plan, load_plan
 from xlz.core.validator import Validation, validate_values
 from xlz.core.workbook import WorkbookData
-from xlz.io.intake import WRITABLE_FORMATS, InputError, classify, input_error
+from xlz.io.intake import WRITABLE_FORMATS, InputError, classify
 from xlz.io.read import read_workbook
 
 PathLike = str | os.PathLike[str]
@@ -56,65 +57,22 @@ def _file_finding(code: str, name: str, **extra: Any) -> Finding:
                    file=name)
 
 
-@dataclass(slots=True)
-class _Context:
-    plan: Plan
-    town: Town | None
-    template: bool  # carries xlz metadata of the supported standard
-    findings: list[Finding]
-
-
-def _context(data: WorkbookData, plan: Plan | None, name: str) -> _Context:
-    """Plan, town and template status from the xlz.* metadata, with file findings."""
-    props = data.properties
-    findings: list[Finding] = []
-    template = props.get(L.META_TEMPLATE) == "town"
-    if not template:
-        findings.append(_file_finding("file.not_template", name))
-    standard = props.get(L.META_STANDARD)
-    if template and standard != L.STANDARD_VERSION:
-        findings.append(_file_finding("file.standard_mismatch", name, found=standard or "",
-                                      expected=L.STANDARD_VERSION))
-        template = False
-    plan_id = props.get(L.META_PLAN)
-    if plan is None:
-        plan = load_plan(plan_id if plan_id in available_plans() else DEFAULT_PLAN)
-    if plan_id and plan_id != plan.id:
-        findings.append(_file_finding("file.plan_mismatch", name, found=plan_id,
-                                      expected=plan.id))
-    town: Town | None = None
-    code = props.get(L.META_TOWN)
-    if code:
-        town = next((t for t in plan.towns if t.code == code), None)
-    if town is None:
-        guide = data.sheets.get(L.GUIDE)
-        value = _status_value(guide, "town") if guide is not None else None
-        if isinstance(value, str) and (found := plan.resolve_town(value)) is not None:
-            town = found
-            findings.append(_file_finding("file.town_from_cell", name, value=value,
-                                          town=found.short))
-        elif template:
-            findings.append(_file_finding("file.town_unknown", name))
-    return _Context(plan, town, template, findings)
-
-
-def _status_value(guide: Any, key: str) -> object:
-    from xlz.core.text import match_key
-
-    label = match_key(L.STATUS_LABELS[key])
-    for row in guide.rows:
-        for j, cell in enumerate(row[:-1]):
-            if isinstance(cell, str) and match_key(cell) == label:
-                return row[j + 1]
-    return None
+def identify_workbook(data: WorkbookData, plan: Plan | None = None, *,
+                      name: str | None = None) -> Identity:
+    """What the read workbook is (kind, plan, town, standard) with its file findings:
+    :func:`xlz.core.identity.identify` on the evidence in ``data``. ``name``: the name
+    findings carry (default: the file name of ``data.path``). The one identity decision
+    of ``validate``, ``fill`` and the add-in's entry points (:mod:`xlz.live`)."""
+    evidence = evidence_of(data, name)
+    return identify(evidence, plan, source=name or evidence.file_name)
 
 
 def _run(path: PathLike, plan: Plan | None, *, write: bool
-         ) -> tuple[Path, WorkbookData, _Context, Validation]:
+         ) -> tuple[Path, WorkbookData, Identity, Validation]:
     p = Path(path)
     fmt = classify(p, write=write)
     data = read_workbook(p, fmt=fmt)
-    ctx = _context(data, plan, p.name)
+    ctx = identify_workbook(data, plan, name=p.name)
     validation = validate_values(data.sheets, ctx.plan, source=p.name)
     validation.report.findings[:0] = ctx.findings
     return p, data, ctx, validation
@@ -180,12 +138,13 @@ def fill(path: PathLike, *, plan: Plan | str | None = None) -> FileResult:
         raise InputError("file.format_not_writable",
                          f"文件“{p.name}”是 {data.format} 格式，不能生成汇总。"
                          "请在 Excel/WPS 中另存为 .xlsx 后重试。", p)
-    if not ctx.template:
-        raise InputError("file.not_template",
-                         f"文件“{p.name}”不是 xlz 标准模板（缺少模板标识），不能生成汇总。"
-                         "请使用市里下发的模板。", p)
-    if ctx.town is None:
-        raise input_error("file.town_unknown", p)
+    if not ctx.accepted or ctx.town is None:
+        refusal = next((f for f in ctx.findings if f.severity is Severity.ERROR), None)
+        if refusal is None or refusal.code == "file.not_template":
+            raise InputError("file.not_template",
+                             f"文件“{p.name}”不是 xlz 标准模板（缺少模板标识），不能生成汇总。"
+                             "请使用市里下发的模板。", p)
+        raise InputError(refusal.code, f"{refusal.message}（未生成汇总，原文件未改动。）", p)
     # Every cell is found by its labels, or nothing is written (the same structure
     # findings validate gives).
     places = fill_places(data, validation)
