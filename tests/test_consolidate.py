@@ -468,94 +468,124 @@ def test_spliced_rows_read_back_exactly(tmp_path: Path) -> None:
 def test_rows_prebuilt_in_workers_match_the_parents(towns: Path, tmp_path: Path) -> None:
     """The process pool builds each accepted file's 项目信息库 rows in the worker: the
     sheet must be byte for byte what the parent writes from the records."""
-    from xlz.books.citybook import prebuilt_project_rows, write_city_workbook
-    from xlz.core.consolidation import build_from
-    from xlz.ops.consolidate import gather
-
-    files = gather([towns], PLAN, workers=1)
-    result = build_from(files, PLAN)
-    plain = write_city_workbook(result, tmp_path / "plain.xlsx")
     import pickle
 
-    for f in files:
-        if f.status == "accepted":
-            f.project_xml = prebuilt_project_rows(f)
-            # From the validator's own columns, or (after a trip) from the records.
-            assert prebuilt_project_rows(pickle.loads(pickle.dumps(f))) == f.project_xml
-    assert any(f.project_xml for f in files)
-    fast = write_city_workbook(result, tmp_path / "fast.xlsx")
+    from xlz.books.citybook import prebuilt_project_rows, write_city_workbook
+    from xlz.core.consolidation import build_from, examine_with_columns
+    from xlz.core.validator import PlanCache
+    from xlz.io.inbox import Expander
+    from xlz.ops.consolidate import gather, read_input
+
+    files = gather([towns], PLAN, workers=1).files
+    result = build_from(files, PLAN)
+    plain = write_city_workbook(result, tmp_path / "plain.xlsx")
+    cache = PlanCache(PLAN)
+    with Expander() as expander:
+        items = list(expander.expand([towns]))
+    prebuilt: list[bytes | None] = []
+    for f, item in zip(files, items, strict=True):
+        if f.status != "accepted":
+            prebuilt.append(None)
+            continue
+        again, columns = examine_with_columns(read_input(item), PLAN, cache=cache)
+        rows = prebuilt_project_rows(f)
+        # From the validator's own columns, from the records, or after a trip.
+        assert prebuilt_project_rows(again, columns["project"]) == rows
+        assert prebuilt_project_rows(pickle.loads(pickle.dumps(f))) == rows
+        prebuilt.append(rows)
+    assert any(prebuilt)
+    fast = write_city_workbook(result, tmp_path / "fast.xlsx", project_rows=prebuilt)
     part = f"xl/worksheets/sheet{L.CITY_SHEETS.index(L.CITY_PROJECTS) + 1}.xml"
     with zipfile.ZipFile(plain) as a, zipfile.ZipFile(fast) as b:
         assert a.read(part) == b.read(part)
 
 
-def test_pool_and_single_process_give_the_same_result(towns: Path, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    """Workers send records packed as columns and counted (xlz.ops.packed, tally): what the
-    parent then holds must equal what one process makes."""
-    import xlz.ops.consolidate as inbox
+def test_a_spawned_pool_gives_what_one_process_gives(towns: Path) -> None:
+    """Workers started as on Windows (``spawn``) send records packed as columns, their
+    rows prebuilt and their projects counted: what the parent then holds must equal
+    what one process makes."""
+    import multiprocessing
+
     from xlz.core.consolidation import build_from
     from xlz.core.validator import Record
+    from xlz.ops.consolidate import gather
 
-    monkeypatch.setattr(inbox, "_POOL_MIN_FILES", 1)
-    single = inbox.gather([towns], PLAN, workers=1)
-    pooled = inbox.gather([towns], PLAN, workers=2)
-    assert [f.name for f in single] == [f.name for f in pooled]
-    lazy = [r for f in pooled for r in f.records("project")]
+    single = gather([towns], PLAN, workers=1)
+    pooled = gather([towns], PLAN, workers=2, context=multiprocessing.get_context("spawn"))
+    assert [f.name for f in single.files] == [f.name for f in pooled.files]
+    lazy = [r for f in pooled.files for r in f.records("project")]
     assert lazy and all(type(r) is not Record for r in lazy)  # really sent packed
     slot = Record.__dict__["raw"]
     with pytest.raises(AttributeError):
         slot.__get__(lazy[0], Record)  # not rebuilt until something reads it
-    for a, b in zip(single, pooled, strict=True):
+    assert single.tallies == [None] * len(single.files)  # counted later, from records
+    accepted = [f.status == "accepted" for f in pooled.files]
+    assert [t is not None for t in pooled.tallies] == accepted
+    assert [r is not None for r in pooled.project_rows] == accepted
+    for a, b in zip(single.files, pooled.files, strict=True):
         assert a.status == b.status and a.report.findings == b.report.findings
-        assert a.tally(PLAN) == b.tally(PLAN)
         for key in ("project", "carrier", "activity"):
             assert a.records(key) == b.records(key)
             assert [r.raw for r in a.records(key)] == [r.raw for r in b.records(key)]
-    one, two = build_from(single, PLAN), build_from(pooled, PLAN)
+    one = build_from(single.files, PLAN)
+    two = build_from(pooled.files, PLAN, tallies=pooled.tallies)
     assert [t.progress for t in one.towns] == [t.progress for t in two.towns]
     assert one.done_total == two.done_total
+
+
+def test_a_spawned_pool_writes_the_same_city_workbook(towns: Path, tmp_path: Path) -> None:
+    """End to end through ``consolidate``: every sheet of the city workbook reads back
+    the same whether the towns were examined by spawned workers or in this process."""
+    one = consolidate([towns], tmp_path / "one.xlsx", workers=1)
+    two = consolidate([towns], tmp_path / "two.xlsx", workers=2)  # spawn is the default
+    assert {**one.to_dict(), "out": ""} == {**two.to_dict(), "out": ""}
+    for name in L.CITY_SHEETS:
+        assert sheet(one.out, name) == sheet(two.out, name), name
 
 
 def test_packed_records_survive_odd_shapes() -> None:
     import pickle
 
-    from xlz.core.findings import Report
-    from xlz.core.validator import Record, Validation
+    from xlz.core.validator import Record
+    from xlz.ops.packed import pack, unpack
 
     same = [Record("项目信息", 2, {"name": "甲", "seq": 1.0}, {"name": "甲", "seq": 1}),
             Record("项目信息", 3, {"name": "乙", "seq": None}, {"name": "乙", "seq": None}, 1)]
     odd = [Record("孵化载体", 2, {"name": "丙"}, {"name": "丙"}),
            Record("孵化载体", 4, {"name": "丁", "area": 5}, {"name": "丁"})]
-    sent = Validation(Report(), {"project": same, "carrier": odd, "activity": []})
-    back = pickle.loads(pickle.dumps(sent))
-    assert back.records == sent.records
-    assert back.records["project"][1].errors == 1 and not back.records["project"][1].ok
-    assert back.records["carrier"][1].raw == {"name": "丁", "area": 5}
-    again = pickle.loads(pickle.dumps(back.records["project"][0]))  # a lazy one, re-sent
-    assert again == same[0] and type(again) is Record
+    for records in (same, odd, []):
+        back = unpack(pickle.loads(pickle.dumps(pack(records))))
+        assert back == records
+    lazy = unpack(pack(same))
+    assert lazy[1].errors == 1 and not lazy[1].ok
+    assert unpack(pack(odd))[1].raw == {"name": "丁", "area": 5}
+    again = pickle.loads(pickle.dumps(lazy[0]))  # a lazy one, re-sent
+    assert again == same[0]
 
 
-def test_city_workbook_the_same_with_and_without_a_forked_writer(
-        towns: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """On Linux a forked child writes the xlsxwriter sheets while the parent compresses
-    项目信息库; elsewhere one after the other. Both must give the same parts."""
-    import xlz.books.citybook as citybook
-    from xlz.core.consolidation import build_from
-    from xlz.ops.consolidate import gather
+def test_a_worker_envelope_opens_to_the_file_it_sealed(towns: Path) -> None:
+    """What a worker sends (xlz.ops.pool.seal) carries the same records, rows and
+    tally as the file examined here, through pickling."""
+    import pickle
 
-    result = build_from(gather([towns], PLAN, workers=1), PLAN)
-    books = {}
-    for forked in (False, True):
-        if forked and not hasattr(os, "fork"):
-            pytest.skip("no fork on this platform")
-        monkeypatch.setattr(citybook, "_FORK", forked)
-        books[forked] = citybook.write_city_workbook(result, tmp_path / f"{forked}.xlsx")
-    with zipfile.ZipFile(books[False]) as a, zipfile.ZipFile(books[True]) as b:
-        assert a.namelist() == b.namelist()
-        for name in a.namelist():
-            if name != "docProps/core.xml":  # holds the time of writing
-                assert a.read(name) == b.read(name), name
+    from xlz.books.citybook import prebuilt_project_rows
+    from xlz.core.summary import tally
+    from xlz.core.validator import PlanCache
+    from xlz.io.inbox import Expander
+    from xlz.ops.consolidate import examine_source
+    from xlz.ops.pool import opened, seal
+
+    cache = PlanCache(PLAN)
+    with Expander() as expander:
+        item = next(iter(expander.expand([towns])))
+        result, columns = examine_source(item, PLAN, cache)
+    assert result.status == "accepted"
+    back = opened(pickle.loads(pickle.dumps(seal(result, columns, PLAN))))
+    assert back.file.report.findings == result.report.findings
+    for key in ("project", "carrier", "activity"):
+        assert back.file.records(key) == result.records(key)
+    assert back.project_rows == prebuilt_project_rows(result)
+    assert back.tally == tally(result.records("project"), PLAN)
 
 
 def test_a_failing_sheet_writer_leaves_no_city_workbook(
@@ -564,15 +594,13 @@ def test_a_failing_sheet_writer_leaves_no_city_workbook(
     from xlz.core.consolidation import build_from
     from xlz.ops.consolidate import gather
 
-    result = build_from(gather([towns], PLAN, workers=1), PLAN)
+    result = build_from(gather([towns], PLAN, workers=1).files, PLAN)
 
     def broken(*_: object) -> None:
         raise OSError("磁盘已满")
 
     monkeypatch.setattr(citybook, "_write_sheets", broken)
-    for forked in (False, True) if hasattr(os, "fork") else (False,):
-        monkeypatch.setattr(citybook, "_FORK", forked)
-        out = tmp_path / f"city-{forked}.xlsx"
-        with pytest.raises((OSError, RuntimeError)):
-            citybook.write_city_workbook(result, out)
-        assert not out.exists() and not list(tmp_path.glob(".xlz-*"))
+    out = tmp_path / "city.xlsx"
+    with pytest.raises(OSError):
+        citybook.write_city_workbook(result, out)
+    assert not out.exists() and not list(tmp_path.glob(".xlz-*"))

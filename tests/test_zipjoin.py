@@ -9,13 +9,32 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xlz.ooxml.zipjoin import Part, crc32_combine, deflate_segment, join, parts_of, write_zip
+from xlz.ooxml.zipjoin import (
+    Part,
+    crc32_combine,
+    crc32_combine_by_zeros,
+    deflate_segment,
+    join,
+    parts_of,
+    write_zip,
+)
 
 
 @settings(max_examples=200)
 @given(st.binary(max_size=3000), st.binary(max_size=3000))
 def test_crc32_combine_is_zlibs(a: bytes, b: bytes) -> None:
     assert crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
+
+
+@settings(max_examples=100)
+@given(st.binary(max_size=3000), st.binary(max_size=3000))
+def test_the_fallback_without_isal_combines_the_same(a: bytes, b: bytes) -> None:
+    assert crc32_combine_by_zeros(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
+
+
+def test_the_fallback_handles_pieces_longer_than_its_zero_buffer() -> None:
+    a, b = b"head", bytes(range(256)) * 9000  # 2.3 MB: three rounds of the 1 MB buffer
+    assert crc32_combine_by_zeros(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
 
 
 @settings(max_examples=50)

@@ -13,10 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import operator
 import os
-import signal
-import sys
 import tempfile
-import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,7 +26,7 @@ from xlz.core.entries import ACTIVITIES, PROJECTS
 from xlz.core.plan import METRICS, Metric
 from xlz.core.summary import render_direction
 from xlz.core.text import match_key
-from xlz.core.validator import Record
+from xlz.core.validator import Record, SheetColumns
 from xlz.ooxml.fastrows import ROW, BackgroundRows, Block, cells, column_cells, rows_block_of
 
 # Sheet names, headers and row positions are the shared contract in xlz.core.layout (the
@@ -283,16 +280,15 @@ def _project_values(r: Row, keys: Sequence[str]) -> list[Any]:
     return row
 
 
-def _entry_columns(f: FileResult, records: Sequence[Record], keys: Sequence[str]
-                   ) -> list[list[Any]]:
+def _entry_columns(records: Sequence[Record], keys: Sequence[str],
+                   made: SheetColumns | None) -> list[list[Any]]:
     """The columns of :func:`_project_values` for ``keys``: a parsed value, else the
     value as typed when there is one (a warning-level value is kept). Read from the
-    columns the validator made when they are there (in the worker that just made
-    them), else from the records."""
-    made = f.validation.made.get("project") if f.validation is not None else None
-    if made is not None and all(len(c) == len(records) for c in (*made[1], *made[3])):
-        raw_of = dict(zip(made[0], made[1], strict=True))
-        value_of = dict(zip(made[2], made[3], strict=True))
+    columns the validator made (``made``) when given, else from the records."""
+    if made is not None and all(len(c) == len(records)
+                                for c in (*made.raw_columns, *made.value_columns)):
+        raw_of = dict(zip(made.raw_keys, made.raw_columns, strict=True))
+        value_of = dict(zip(made.value_keys, made.value_columns, strict=True))
         nothing = [None] * len(records)
         return [[v if v is not None or r is None else str(r)
                  for v, r in zip(value_of.get(k, nothing), raw_of.get(k, nothing),
@@ -305,9 +301,11 @@ def _entry_columns(f: FileResult, records: Sequence[Record], keys: Sequence[str]
             for k in keys]
 
 
-def prebuilt_project_rows(f: FileResult) -> bytes:
+def prebuilt_project_rows(f: FileResult, made: SheetColumns | None = None) -> bytes:
     """The 项目信息库 rows of an accepted file, built where its records are (a worker
-    process): exactly what :func:`_project_rows` would make of them, numbers left open."""
+    process): exactly what :func:`_project_rows` would make of them, numbers left open.
+    ``made``: the validator's columns of its project records, when at hand
+    (:func:`~xlz.core.validator.validate_with_columns`)."""
     assert f.town is not None
     keys = [col.key for col in PROJECTS.input_columns]
     width = len(L.CITY_HEADERS[L.CITY_PROJECTS])
@@ -316,7 +314,7 @@ def prebuilt_project_rows(f: FileResult) -> bytes:
     records = f.records("project")
     source = len(keys) + 1
     built = [column_cells(column, width, j)
-             for j, column in enumerate(_entry_columns(f, records, keys), 1)]
+             for j, column in enumerate(_entry_columns(records, keys, made), 1)]
     built.append(column_cells([r.sheet for r in records], width, source + 2))
     built.append(column_cells([r.row for r in records], width, source + 3))
     town = f'<row r="{ROW}">' + cells([f.town.short], width)
@@ -325,7 +323,10 @@ def prebuilt_project_rows(f: FileResult) -> bytes:
     return rows_block_of(rows)
 
 
-def _project_rows(c: Consolidation) -> Iterator[list[Any] | Block]:
+def _project_rows(c: Consolidation, prebuilt: dict[int, bytes]
+                  ) -> Iterator[list[Any] | Block]:
+    """The rows of 项目信息库: a file's prebuilt rows (by ``id`` of its result) where
+    they are exactly its run of accepted records, else row by row from the records."""
     keys = [col.key for col in PROJECTS.input_columns]
     projects = c.projects
     i = 0
@@ -335,10 +336,11 @@ def _project_rows(c: Consolidation) -> Iterator[list[Any] | Block]:
         records = f.records("project")
         n = len(records)
         run = projects[i:i + n]
-        if f.project_xml is not None and n and len(run) == n and all(
+        block = prebuilt.get(id(f))
+        if block is not None and n and len(run) == n and all(
                 x.file is f and x.town is f.town and x.record is rec
                 for x, rec in zip(run, records, strict=True)):
-            yield Block(f.project_xml, n)
+            yield Block(block, n)
             i += n
             continue
         yield _project_values(r, keys)
@@ -454,35 +456,27 @@ def _issues(s: _Sheet, c: Consolidation) -> None:
 # ------------------------------------------------------------------------ the book
 
 
-# On Linux the sheets xlsxwriter writes are written by a forked child while this process
-# renders and compresses 项目信息库 (the child shares the consolidation without pickling
-# it). Elsewhere (Windows has no fork; macOS frameworks dislike it) one after the other.
-_FORK = sys.platform == "linux"
-
-
-def write_city_workbook(c: Consolidation, out: str | os.PathLike[str]) -> Path:
-    """Write the city workbook to ``out`` atomically; returns the path."""
+def write_city_workbook(c: Consolidation, out: str | os.PathLike[str], *,
+                        project_rows: Sequence[bytes | None] = ()) -> Path:
+    """Write the city workbook to ``out`` atomically; returns the path.
+    ``project_rows[i]``, when given, are the 项目信息库 rows of ``c.files[i]`` prebuilt
+    by :func:`prebuilt_project_rows` (in a worker process)."""
+    prebuilt = {id(f): rows for f, rows in zip(c.files, project_rows, strict=False)
+                if rows is not None}
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".xlz-", suffix=".xlsx", dir=target.parent)
     os.close(fd)
-    child: int | None = None
     try:
-        if _FORK:
-            child, date_style = _book_in_child(c, tmp)
-        else:
-            book, formats, date_style = _open_book(c, tmp)
-        # 项目信息库's rows are rendered and compressed in background threads while
-        # the other sheets are written, then spliced into the closed book.
-        rows = BackgroundRows(_project_rows(c), len(c.projects),
+        book, formats, date_style = _open_book(c, tmp)
+        # 项目信息库's rows are rendered and compressed in background threads (the
+        # deflate releases the GIL) while xlsxwriter writes the other sheets here; they
+        # are spliced into the closed book.
+        rows = BackgroundRows(_project_rows(c, prebuilt), len(c.projects),
                               len(L.CITY_HEADERS[L.CITY_PROJECTS]), 2, date_style)
         try:
-            if child is None:
-                _write_sheets(book, formats, c)
-                book.close()
-            else:
-                pid, child = child, None
-                _wait(pid)
+            _write_sheets(book, formats, c)
+            book.close()
         except BaseException:
             rows.cancel()
             raise
@@ -490,9 +484,6 @@ def write_city_workbook(c: Consolidation, out: str | os.PathLike[str]) -> Path:
         rows.splice(Path(tmp), part)
         os.replace(tmp, target)
     except BaseException:
-        if child is not None:
-            os.kill(child, signal.SIGTERM)
-            os.waitpid(child, 0)
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
@@ -519,37 +510,3 @@ def _write_sheets(book: Any, formats: dict[str, Any], c: Consolidation) -> None:
     writers = (_tasks, _carriers, _projects, _activities, _status, _issues)
     for name, writer in zip(CITY_SHEETS, writers, strict=True):
         writer(_Sheet(book, name, formats), c)
-
-
-def _book_in_child(c: Consolidation, path: str) -> tuple[int, int]:
-    """Fork a child that writes the book's sheets to ``path``; returns its pid and the
-    date style index, which it sends first."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: write, report the style, never return
-        code = 1
-        try:
-            os.close(read_end)
-            book, formats, style = _open_book(c, path)
-            os.write(write_end, b"%d\n" % style)
-            _write_sheets(book, formats, c)
-            book.close()
-            code = 0
-        except BaseException:
-            traceback.print_exc()
-            sys.stderr.flush()
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        line = pipe.readline().strip()
-    if not line.isdigit():
-        _wait(pid)  # raises with the child's failure
-        raise RuntimeError("写市级汇总表的子进程没有报告日期格式")
-    return pid, int(line)
-
-
-def _wait(pid: int) -> None:
-    _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError("写市级汇总表失败：子进程出错（错误信息见上方输出）")

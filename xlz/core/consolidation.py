@@ -37,7 +37,13 @@ from xlz.core.plan import METRICS, Metric, Plan, Town
 from xlz.core.plancheck import computed_total
 from xlz.core.summary import MetricProgress, Tally, progress_of, tally
 from xlz.core.text import match_key
-from xlz.core.validator import Record, Validation, validate_values
+from xlz.core.validator import (
+    PlanCache,
+    Record,
+    SheetColumns,
+    Validation,
+    validate_with_columns,
+)
 
 if TYPE_CHECKING:
     from xlz.core.workbook import WorkbookData
@@ -93,16 +99,6 @@ class SubmittedFile:
     template_version: str = ""  # "标准1 / rugao-2023"
     superseded_by: FileResult | None = None
     changes: tuple[Change, ...] = ()
-    # Its 项目信息库 rows, prebuilt by a worker process (see _citybook.prebuilt_project_rows).
-    project_xml: bytes | None = None
-    project_tally: Tally | None = None  # see tally()
-
-    def tally(self, plan: Plan) -> Tally:
-        """What its project records add up to (counted once; a worker process counts
-        them where the records are, so the parent need not open every record)."""
-        if self.project_tally is None:
-            self.project_tally = tally(self.records("project"), plan)
-        return self.project_tally
 
     @property
     def name(self) -> str:
@@ -246,24 +242,35 @@ def diff(old: FileResult, new: FileResult) -> tuple[Change, ...]:
 # ------------------------------------------------------------------------- build
 
 
-def examine(item: Input, plan: Plan, *, keep_values: bool = True) -> FileResult:
+def examine(item: Input, plan: Plan, *, keep_values: bool = True,
+            cache: PlanCache | None = None) -> FileResult:
     """Identify and validate one input. ``keep_values=False`` drops the sheet values
     afterwards (the records keep what the city workbook needs): a worker process then
-    sends back a small result, and 500 files do not sit in memory at once."""
+    sends back a small result, and 500 files do not sit in memory at once. ``cache``:
+    see :class:`~xlz.core.validator.PlanCache`."""
+    return examine_with_columns(item, plan, keep_values=keep_values, cache=cache)[0]
+
+
+def examine_with_columns(item: Input, plan: Plan, *, keep_values: bool = True,
+                         cache: PlanCache | None = None
+                         ) -> tuple[FileResult, dict[str, SheetColumns]]:
+    """:func:`examine`, and the validator's columns of the records (see
+    :func:`~xlz.core.validator.validate_with_columns`; empty for an unreadable input)."""
     result = FileResult(item, Report(source=item.name))
     if item.data is None:
         code = item.error_code or "file.unreadable"
         rule = RULES[code]
         message = item.error_message or rule.title
         result.report.add(Finding(code, rule.severity, None, None, None, message, file=item.name))
-        return result
+        return result, {}
     identify(result, plan)
-    result.validation = validate_values(item.data.sheets, plan, source=item.name)
+    result.validation, columns = validate_with_columns(item.data.sheets, plan,
+                                                       source=item.name, cache=cache)
     result.report.extend(result.validation.report.findings)
     result.status = "accepted" if result.report.ok and result.town is not None else "rejected"
     if not keep_values:
         item.data.sheets = {}
-    return result
+    return result, columns
 
 
 def _order(result: FileResult) -> tuple[dt.datetime, str, str]:
@@ -272,11 +279,16 @@ def _order(result: FileResult) -> tuple[dt.datetime, str, str]:
 
 
 def build(inputs: Iterable[Input], plan: Plan) -> Consolidation:
-    return build_from([examine(item, plan) for item in inputs], plan)
+    cache = PlanCache(plan)
+    return build_from([examine(item, plan, cache=cache) for item in inputs], plan)
 
 
-def build_from(files: list[FileResult], plan: Plan) -> Consolidation:
-    """The city picture from examined files (see :func:`examine`)."""
+def build_from(files: list[FileResult], plan: Plan, *,
+               tallies: Sequence[Tally | None] = ()) -> Consolidation:
+    """The city picture from examined files (see :func:`examine`). ``tallies[i]``, when
+    given, is what ``files[i]``'s project records add up to (:func:`tally`), counted
+    where the records were made, so that they need not all be read here."""
+    known = {id(f): t for f, t in zip(files, tallies, strict=False) if t is not None}
     by_town: dict[str, list[FileResult]] = {}
     for f in files:
         if f.town is not None and f.validation is not None:
@@ -295,8 +307,11 @@ def build_from(files: list[FileResult], plan: Plan) -> Consolidation:
             state: TownState = "未报送"
         else:
             state = "已报送" if winner.status == "accepted" else "未通过校验"
-        counts = winner.tally(plan) if winner and winner.status == "accepted" \
-            else Tally.empty()
+        if winner is not None and winner.status == "accepted":
+            counted = known.get(id(winner))
+            counts = counted if counted is not None else tally(winner.records("project"), plan)
+        else:
+            counts = Tally.empty()
         try:
             target = plan.target(town.code)
         except KeyError:  # a town without a 附件2 row has no targets, only completion

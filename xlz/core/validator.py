@@ -10,10 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import operator
-import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from xlz.core import normalize as nz
 from xlz.core.catalogue import RULES, Check, Rule
@@ -56,12 +55,6 @@ class Record:
     def ok(self) -> bool:
         return self.errors == 0
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        # A worker process sends ~600 records per file to the parent: rebuilding them
-        # through __init__ is ~25 % cheaper both ways than the default slot-state dicts.
-        return (Record, (self.sheet, self.row, self.raw, self.values, self.errors,
-                         self.warnings))
-
 
 @dataclass(slots=True)
 class Validation:
@@ -71,43 +64,21 @@ class Validation:
     records: dict[str, list[Record]] = field(default_factory=dict)  # by sheet key
     header_rows: dict[str, int] = field(default_factory=dict)  # by sheet key
     columns: dict[str, dict[str, int]] = field(default_factory=dict)  # sheet key → col key → idx
-    # The validator's own columns of each sheet's records, as made (see seal()).
-    made: dict[str, tuple[tuple[str, ...], list[list[CellValue]], tuple[str, ...],
-                          list[list[Any]]]] = field(default_factory=dict, repr=False,
-                                                    compare=False)
-    sealed: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     def accepted(self, sheet_key: str) -> list[Record]:
         return [r for r in self.records.get(sheet_key, []) if r.ok]
 
-    def seal(self) -> None:
-        """Pack the records for sending now, from the columns the validator made
-        instead of reading every dict back. Only for a validation nothing has changed
-        since it was made (a worker process calls this just before returning it)."""
-        from xlz.ops.packed import pack, pack_columns
 
-        self.sealed = {}
-        for key, records in self.records.items():
-            made = self.made.get(key)
-            if made is not None and all(len(c) == len(records) for c in (*made[1], *made[3])):
-                self.sealed[key] = pack_columns(records, *made)
-            else:
-                self.sealed[key] = pack(records)
+class SheetColumns(NamedTuple):
+    """One sheet's records as the validator made them, column by column: record ``i``
+    has ``raw[raw_keys[j]] == raw_columns[j][i]`` and ``values[value_keys[j]] ==
+    value_columns[j][i]``. For callers that move or render many records at once (a
+    consolidation worker) and would otherwise read every dict back."""
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Sent from a worker process: records travel as columns (see xlz.ops.packed).
-        from xlz.ops.packed import pack
-
-        packed = self.sealed if self.sealed is not None else \
-            {k: pack(v) for k, v in self.records.items()}
-        return (_unpack_validation, (self.report, packed, self.header_rows, self.columns))
-
-
-def _unpack_validation(report: Report, records: dict[str, Any], header_rows: dict[str, int],
-                       columns: dict[str, dict[str, int]]) -> Validation:
-    from xlz.ops.packed import unpack
-
-    return Validation(report, {k: unpack(v) for k, v in records.items()}, header_rows, columns)
+    raw_keys: tuple[str, ...]
+    raw_columns: list[list[CellValue]]
+    value_keys: tuple[str, ...]
+    value_columns: list[list[Any]]
 
 
 Parser = Callable[[CellValue], Any]
@@ -123,33 +94,28 @@ _Problem = tuple[Column, str, CellValue, str, Any]
 _Cache = dict[tuple[type, CellValue], tuple[str, Any]]
 
 # Values of these kinds repeat across files (row numbers, list choices, counts, dates):
-# their outcomes are shared by every sheet checked against one plan in this process, so
-# a 500-file inbox judges "已签约" or 2023-03-05 once. Free text (names, telephone
-# numbers) does not repeat across towns and is cached per sheet only. The outcome
-# depends on the column and, for choices, the plan's lists: hence one store per plan.
+# with one PlanCache for a batch, a 500-file inbox judges "已签约" or 2023-03-05 once.
+# Free text (names, telephone numbers) does not repeat across towns and is cached per
+# sheet only.
 _SHARED_KINDS = frozenset({Kind.CHOICE, Kind.INTEGER, Kind.NUMBER, Kind.MONEY, Kind.AREA,
                            Kind.DATE, Kind.MONTH})
 _SHARED_LIMIT = 20_000  # per column; a column past it starts again (memory stays bounded)
 
 
-@dataclass(slots=True)
-class _PlanMemo:
-    """What the checks of one plan keep between sheets and files in this process."""
+class PlanCache:
+    """What checking against one plan can keep from one workbook to the next: each
+    sheet's parsers and rules, and what each repeating value means in each column.
 
-    caches: dict[tuple[str, str], _Cache] = field(default_factory=dict)  # (sheet, column)
-    setups: dict[str, _Setup] = field(default_factory=dict)  # by sheet key
+    An outcome depends on the column and, for choices, on the plan's lists, hence one
+    cache per plan. Pass the same cache to every :func:`validate_values` call of a batch;
+    without one, each call starts afresh (the same findings, more work)."""
 
+    __slots__ = ("outcomes", "plan", "setups")
 
-_SHARED: dict[int, tuple[weakref.ref[Plan], _PlanMemo]] = {}
-
-
-def _memo(plan: Plan) -> _PlanMemo:
-    key = id(plan)
-    entry = _SHARED.get(key)
-    if entry is None or entry[0]() is not plan:
-        entry = (weakref.ref(plan, lambda _: _SHARED.pop(key, None)), _PlanMemo())
-        _SHARED[key] = entry
-    return entry[1]
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.outcomes: dict[tuple[str, str], _Cache] = {}  # by (sheet key, column key)
+        self.setups: dict[str, _Setup] = {}  # by sheet key
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,13 +129,13 @@ class _Setup:
     in_year: Rule | None
 
 
-def _setup(sheet: EntrySheet, plan: Plan) -> _Setup:
-    memo = _memo(plan)
-    found = memo.setups.get(sheet.key)
+def _setup(sheet: EntrySheet, cache: PlanCache) -> _Setup:
+    plan = cache.plan
+    found = cache.setups.get(sheet.key)
     if found is None:
         rules = {r.code: r for r in RULES.values() if r.sheet == sheet.name}
         cross = [r for r in rules.values() if r.check in (Check.REQUIRED_IF, Check.EXPECTED_IF)]
-        found = memo.setups[sheet.key] = _Setup(
+        found = cache.setups[sheet.key] = _Setup(
             {c.key: _parser(c, plan) for c in sheet.input_columns},
             {c.key: c for c in sheet.columns}, rules,
             [(r, tuple((c.field, frozenset(c.values)) for c in r.when)) for r in cross],
@@ -220,14 +186,15 @@ def _find_header_row(sheet: EntrySheet, values: SheetValues) -> tuple[int, dict[
 
 
 class _SheetChecker:
-    def __init__(self, sheet: EntrySheet, plan: Plan, values: SheetValues, report: Report,
-                 source: str | None) -> None:
+    def __init__(self, sheet: EntrySheet, cache: PlanCache, values: SheetValues,
+                 report: Report, source: str | None) -> None:
         self.sheet = sheet
-        self.plan = plan
+        self.plan = cache.plan
+        self.cache = cache
         self.values = values
         self.report = report
         self.source = source
-        setup = _setup(sheet, plan)
+        setup = _setup(sheet, cache)
         self.parsers = setup.parsers
         self.columns = setup.columns
         self.rules = setup.rules
@@ -235,7 +202,7 @@ class _SheetChecker:
         self.cross_when = setup.cross_when
         self.in_year = setup.in_year
         self.col_index: dict[str, int] = {}
-        # The columns check_cells reads and makes (see Validation.seal).
+        # The columns check_cells reads and makes (see SheetColumns).
         self.raw_columns: dict[str, list[CellValue]] = {}
         self.value_columns: tuple[tuple[str, ...], list[list[Any]]] = ((), [])
         self._cell_plan: list[tuple[Column, str, _Cache | None]] | None = None
@@ -389,7 +356,7 @@ class _SheetChecker:
 
     def cell_plan(self) -> list[tuple[Column, str, _Cache | None]]:
         if self._cell_plan is None:
-            shared = _memo(self.plan).caches
+            shared = self.cache.outcomes
             plan: list[tuple[Column, str, _Cache | None]] = []
             for col in self.input_columns:
                 cache: _Cache | None = None
@@ -507,11 +474,33 @@ def validate_values(
     *,
     source: str | None = None,
     only: Sequence[str] | None = None,
+    cache: PlanCache | None = None,
 ) -> Validation:
     """Check the entry sheets of one workbook. ``sheets`` maps sheet names to values;
-    ``only`` restricts the check to some entry sheets (by key or name)."""
+    ``only`` restricts the check to some entry sheets (by key or name); ``cache`` (for
+    ``plan``) carries what one workbook's checks learnt to the next (see
+    :class:`PlanCache`)."""
+    return validate_with_columns(sheets, plan, source=source, only=only, cache=cache)[0]
+
+
+def validate_with_columns(
+    sheets: Mapping[str, SheetValues],
+    plan: Plan,
+    *,
+    source: str | None = None,
+    only: Sequence[str] | None = None,
+    cache: PlanCache | None = None,
+) -> tuple[Validation, dict[str, SheetColumns]]:
+    """:func:`validate_values`, and each checked sheet's records as the columns the
+    checks made (by sheet key, for sheets with records): a caller that sends or renders
+    all records can take those instead of reading 20 dict entries back per record."""
+    if cache is None:
+        cache = PlanCache(plan)
+    elif cache.plan is not plan:
+        raise ValueError("the PlanCache was made for another plan")
     report = Report(source=source)
     validation = Validation(report)
+    made: dict[str, SheetColumns] = {}
     checkers: dict[str, _SheetChecker] = {}
     for sheet in ENTRY_SHEETS:
         if only is not None and sheet.key not in only and sheet.name not in only:
@@ -520,13 +509,13 @@ def validate_values(
         if values is None:
             report.add(_structure("workbook.sheet.missing", sheet.name, None, source))
             continue
-        checker = _SheetChecker(sheet, plan, values, report, source)
+        checker = _SheetChecker(sheet, cache, values, report, source)
         records, header_row = checker.run()
         validation.records[sheet.key] = records
         if records:
             raw_keys = tuple(records[0].raw)
             value_keys, value_columns = checker.value_columns
-            validation.made[sheet.key] = (
+            made[sheet.key] = SheetColumns(
                 raw_keys, [checker.raw_columns.get(k) or [r.raw[k] for r in records]
                            for k in raw_keys], value_keys, value_columns)
         if header_row is not None:
@@ -534,4 +523,4 @@ def validate_values(
             validation.columns[sheet.key] = dict(checker.col_index)
         checkers[sheet.key] = checker
     _check_carrier_references(validation, checkers)
-    return validation
+    return validation, made

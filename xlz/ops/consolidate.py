@@ -9,21 +9,30 @@ removed before this returns.
 
 from __future__ import annotations
 
-import contextlib
-import gc
-import itertools
+import functools
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xlz.core import layout as L
 from xlz.core.catalogue import RULES
-from xlz.core.consolidation import Consolidation, FileResult, Input, base_name, build_from, examine
+from xlz.core.consolidation import (
+    Consolidation,
+    FileResult,
+    Input,
+    base_name,
+    build_from,
+    examine_with_columns,
+)
 from xlz.core.entries import ENTRY_SHEETS
 from xlz.core.plan import DEFAULT_PLAN, Plan, load_plan
+from xlz.core.summary import Tally
+from xlz.core.validator import PlanCache, SheetColumns
 from xlz.io.inbox import DEFAULT_LIMITS, Expander, Limits, SourceProblem, Submission
+from xlz.ops.pool import Examined, examine_in_pool, pool_size
 
 Progress = Callable[[str], None]  # called once per submission, with its display name
 
@@ -188,90 +197,59 @@ def _problem(sub: Submission | SourceProblem, code: str, **extra: Any) -> Input:
     return Input(sub.name, "", None, "", error_code=code, error_message=message)
 
 
-_WORKERS = 2  # the machines are 2-core PCs; reading is CPU-bound in calamine
-_POOL_MIN_FILES = 24  # below this, starting processes costs more than it saves
-_POOL_CHUNK = 4  # files per task at most
-_GC_THRESHOLDS = (50_000, 20, 100)  # Python's defaults are (700, 10, 10)
-_PLAN: Plan | None = None  # the plan inside a worker process
-
-
-def _init_worker(plan: Plan) -> None:
-    global _PLAN
-    _PLAN = plan
-    # The plan and the imported modules live as long as the worker: keep the cyclic
-    # collector off them, and let it run less often (a file's objects are acyclic and
-    # freed by reference counting; a collection per 700 allocations is mostly waste).
-    gc.freeze()
-    gc.set_threshold(*_GC_THRESHOLDS)
-
-
-@contextlib.contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """The parent holds hundreds of results while more arrive: the same thresholds."""
-    before = gc.get_threshold()
-    gc.set_threshold(*_GC_THRESHOLDS)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-
-
-def _examine_in_worker(item: Submission | SourceProblem, limits: Limits) -> FileResult:
-    from xlz.books.citybook import prebuilt_project_rows
-
-    assert _PLAN is not None
-    result = _examine(item, _PLAN, limits)
-    if result.status == "accepted" and result.town is not None:
-        # The worker holds the records: build the city sheet's rows here, in parallel,
-        # instead of 100,000 rows in the parent after the pool is done.
-        result.project_xml = prebuilt_project_rows(result)
-        result.tally(_PLAN)
-    if result.validation is not None:
-        result.validation.seal()  # nothing changes it any more in this process
-    return result
-
-
-def _examine(item: Submission | SourceProblem, plan: Plan, limits: Limits) -> FileResult:
+def examine_source(item: Submission | SourceProblem, plan: Plan, cache: PlanCache, *,
+                   limits: Limits = DEFAULT_LIMITS
+                   ) -> tuple[FileResult, dict[str, SheetColumns]]:
+    """Read and examine one expanded source (see
+    :func:`~xlz.core.consolidation.examine_with_columns`); the sheet values are dropped
+    afterwards, so that 500 files do not sit in memory at once."""
     if isinstance(item, SourceProblem):
-        return examine(_problem(item, item.code, reason=item.reason), plan)
-    return examine(read_input(item, limits), plan, keep_values=False)
+        return examine_with_columns(_problem(item, item.code, reason=item.reason), plan,
+                                    cache=cache)
+    return examine_with_columns(read_input(item, limits), plan, keep_values=False,
+                                cache=cache)
+
+
+@dataclass(slots=True)
+class Gathered:
+    """Every source examined, in input order; ``project_rows[i]`` and ``tallies[i]``
+    are what a worker process made for ``files[i]`` (``None`` when examined here)."""
+
+    files: list[FileResult]
+    project_rows: list[bytes | None]
+    tallies: list[Tally | None]
 
 
 def gather(sources: Iterable[str | os.PathLike[str]], plan: Plan, *,
            limits: Limits = DEFAULT_LIMITS, on_file: Progress | None = None,
            on_start: Callable[[int], None] | None = None,
-           workers: int | None = None,
-           exclude: Iterable[str | os.PathLike[str]] = ()) -> list[FileResult]:
-    """Expand, read and examine every source. Many files are read by a small process
-    pool (python-calamine holds the GIL while parsing); results keep the input order."""
+           workers: int | None = None, context: BaseContext | None = None,
+           exclude: Iterable[str | os.PathLike[str]] = ()) -> Gathered:
+    """Expand, read and examine every source. ``workers``: how many processes (default:
+    as many as the amount of work pays for, see :func:`xlz.ops.pool.pool_size`);
+    ``context``: their start method (default ``spawn``)."""
     with Expander(limits, exclude=exclude) as expander:
         # Expand first (cheap: walking folders, unpacking mail) so progress has a total.
         items = list(expander.expand(sources))
         if on_start is not None:
             on_start(len(items))
-        count = _WORKERS if workers is None else workers
-        if count > 1 and len(items) >= _POOL_MIN_FILES:
-            from concurrent.futures import ProcessPoolExecutor
-
-            with ProcessPoolExecutor(count, initializer=_init_worker,
-                                     initargs=(plan,)) as pool:
-                # A few files per task: each task costs the parent a round of pickling
-                # and bookkeeping, and the parent shares the machine with the workers.
-                chunk = max(1, min(_POOL_CHUNK, len(items) // (count * 8)))
-                done = pool.map(_examine_in_worker, items, itertools.repeat(limits),
-                                chunksize=chunk)
-                results = []
-                for item, result in zip(items, done, strict=True):
-                    results.append(result)
-                    if on_file is not None:
-                        on_file(item.name)
-                return results
-        results = []
-        for item in items:
-            results.append(_examine(item, plan, limits))
+        if workers is None:
+            workers = pool_size([i.size if isinstance(i, Submission) else 0 for i in items])
+        job = functools.partial(examine_source, limits=limits)
+        done: Iterable[Examined]
+        if workers > 1 and len(items) > 1:
+            done = examine_in_pool(items, plan, job, workers, context=context)
+        else:
+            cache = PlanCache(plan)
+            done = (Examined(job(item, plan, cache)[0]) for item in items)
+        gathered = Gathered([], [], [])
+        for item, examined in zip(items, done, strict=True):
+            gathered.files.append(examined.file)
+            gathered.project_rows.append(examined.project_rows)
+            gathered.tallies.append(examined.tally)
             if on_file is not None:
                 on_file(item.name)
-        return results
+        return gathered
 
 
 def consolidate(
@@ -291,9 +269,8 @@ def consolidate(
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
     active = plan if isinstance(plan, Plan) else load_plan(plan or DEFAULT_PLAN)
-    with _fewer_collections():
-        files = gather(sources, active, limits=limits, on_file=on_file, on_start=on_start,
-                       workers=workers, exclude=[out])
-        result = build_from(files, active)
-        path = write_city_workbook(result, out)
+    gathered = gather(sources, active, limits=limits, on_file=on_file, on_start=on_start,
+                      workers=workers, exclude=[out])
+    result = build_from(gathered.files, active, tallies=gathered.tallies)
+    path = write_city_workbook(result, out, project_rows=gathered.project_rows)
     return ConsolidationResult(path, result)

@@ -3,8 +3,8 @@
 A consolidation worker sends ~200 records per file to the parent; as pickled dicts that
 is two dicts of ~20 entries per record, built on one side and rebuilt on the other
 (≈ 3 ms per file, a sixth of the work). Most of them are never opened in the parent:
-the worker has already counted them (``FileResult.tally``) and written their
-项目信息库 rows. So a sheet's records travel as one column per key, and each
+the worker has already counted them and written their 项目信息库 rows
+(:mod:`xlz.ops.pool`). So a sheet's records travel as one column per key, and each
 record's ``raw`` and ``values`` dicts are rebuilt only when something reads them —
 a superseded file's diff, a rejected file's 问题清单 lines, an API user. Everything
 else about a :class:`~xlz.core.validator.Record` is unchanged.
@@ -87,15 +87,15 @@ class _LazyRecord(Record):
 
     def __getattr__(self, name: str) -> Any:
         # Called only when normal look-up fails, i.e. for a slot not yet filled.
+        if name not in ("raw", "values"):
+            raise AttributeError(name)
         store, i = self._store, self._index
         if name == "raw":
             self.raw = {k: c[i] for k, c in zip(store.raw_keys, store.raw_columns, strict=True)}
             return self.raw
-        if name == "values":
-            self.values = {k: c[i] for k, c in
-                           zip(store.value_keys, store.value_columns, strict=True)}
-            return self.values
-        raise AttributeError(name)
+        self.values = {k: c[i] for k, c in
+                       zip(store.value_keys, store.value_columns, strict=True)}
+        return self.values
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Record):
@@ -104,3 +104,8 @@ class _LazyRecord(Record):
             (other.sheet, other.row, other.raw, other.values, other.errors, other.warnings)
 
     __hash__ = None  # type: ignore[assignment]  # as Record's: mutable, compared by value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Sent on again (by an API user): as the plain Record it stands for.
+        return (Record, (self.sheet, self.row, self.raw, self.values, self.errors,
+                         self.warnings))
