@@ -535,9 +535,10 @@ def test_a_spawned_pool_gives_what_one_process_gives(towns: Path) -> None:
 
 def test_a_spawned_pool_writes_the_same_city_workbook(towns: Path, tmp_path: Path) -> None:
     """End to end through ``consolidate``: every sheet of the city workbook reads back
-    the same whether the towns were examined by spawned workers or in this process."""
+    the same whether the towns were examined by worker processes (started the
+    platform's way) or in this process."""
     one = consolidate([towns], tmp_path / "one.xlsx", workers=1)
-    two = consolidate([towns], tmp_path / "two.xlsx", workers=2)  # spawn is the default
+    two = consolidate([towns], tmp_path / "two.xlsx", workers=2)
     assert {**one.to_dict(), "out": ""} == {**two.to_dict(), "out": ""}
     for name in L.CITY_SHEETS:
         assert sheet(one.out, name) == sheet(two.out, name), name

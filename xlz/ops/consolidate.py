@@ -227,7 +227,7 @@ def gather(sources: Iterable[str | os.PathLike[str]], plan: Plan, *,
            exclude: Iterable[str | os.PathLike[str]] = ()) -> Gathered:
     """Expand, read and examine every source. ``workers``: how many processes (default:
     as many as the amount of work pays for, see :func:`xlz.ops.pool.pool_size`);
-    ``context``: their start method (default ``spawn``)."""
+    ``context``: their start method (default: the platform's)."""
     with Expander(limits, exclude=exclude) as expander:
         # Expand first (cheap: walking folders, unpacking mail) so progress has a total.
         items = list(expander.expand(sources))

@@ -6,10 +6,11 @@ there is enough work to pay for starting them. How much work there is is judged 
 the files' sizes before anything is read (:func:`pool_size`), not from their number:
 13 towns with 4,000 projects each are far more work than 100 near-empty files.
 
-Workers are started with ``spawn`` on every platform. Windows, where the city office
-runs xlz, has nothing else, so the tests exercise what the users get. Where ``fork``
-exists it starts faster (0.03 s against 0.3-1 s for two workers) but costs the same CPU
-time over a run (bench/README.md): not worth a second code path.
+Workers start the platform's way: ``spawn`` on Windows, where the city office runs xlz,
+``fork`` on Linux. Spawning costs ~1 s more CPU per run (two fresh interpreters import
+xlz and unpickle the plan; bench/README.md), too much to impose where ``fork`` exists;
+nothing here depends on inheriting the parent's memory, and a test runs the pool under
+``spawn`` on every platform.
 
 A worker does everything that is per file and sends back an :class:`Envelope`: the file's
 result with its records packed as columns (:mod:`xlz.ops.packed`), its 项目信息库 rows
@@ -35,8 +36,8 @@ from xlz.core.validator import PlanCache, Record, SheetColumns
 from xlz.ops.packed import Packed, pack, pack_columns, unpack
 
 CORES: Final = 2  # the city office's PCs
-# Starting two spawned workers (fresh interpreters importing xlz, unpickling the plan)
-# costs 0.3-1 s of wall time; one core examines 1.8-3 MB of town workbooks per second
+# Starting two spawned workers (fresh interpreters importing xlz, unpickling the plan),
+# as on Windows, costs 0.3-1 s of wall time; one core examines 1.8-3 MB of town workbooks per second
 # (bench/README.md). So a second process that would take over less than ~1 MB of work
 # costs more than it saves.
 POOL_MIN_SHARED_BYTES: Final = 1_000_000
@@ -128,7 +129,7 @@ def examine_in_pool(items: Sequence[Any], plan: Plan, job: FileJob, workers: int
     ``items``, each as soon as it and those before it are done."""
     from concurrent.futures import ProcessPoolExecutor
 
-    ctx = context if context is not None else multiprocessing.get_context("spawn")
+    ctx = context if context is not None else multiprocessing.get_context()  # the platform's
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
                              initargs=(plan, job)) as pool:
         chunk = max(1, min(_CHUNK, len(items) // (workers * 8)))
