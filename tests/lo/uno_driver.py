@@ -577,7 +577,8 @@ class Job:
                                "formula": self.formulas.to_excel(cell)})
         return {"errors": errors}
 
-    # {"op": "save", "path": str, "filter"?: str, "sheet"?: str (PDF only: print this sheet)}
+    # {"op": "save", "path": str, "filter"?: str, "sheet"?: str (PDF only: print this sheet),
+    #  "password"?: str (saved encrypted, as "用密码进行加密" does)}
     def op_save(self, step):
         doc = self.need_doc()
         path = os.path.abspath(step["path"])
@@ -588,7 +589,8 @@ class Job:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         if filt == "calc_pdf_Export" and step.get("sheet"):
             return self._pdf_of_sheet(doc, path, step["sheet"])
-        doc.storeToURL(to_url(path), props(FilterName=filt, Overwrite=True))
+        extra = {"Password": step["password"]} if step.get("password") else {}
+        doc.storeToURL(to_url(path), props(FilterName=filt, Overwrite=True, **extra))
         return {"path": path, "filter": filt, "bytes": os.path.getsize(path)}
 
     def _pdf_of_sheet(self, doc, path, sheet_name):

@@ -274,6 +274,14 @@ _FILE_RULES: tuple[Rule, ...] = (
         "文件“{file}”已损坏或不完整（{reason}）。请在 Excel/WPS 中打开原文件，"
         "另存为 Excel 工作簿（.xlsx）后重新提交；如无法打开，请重新发送完整的文件。",
     ),
+    # The reader boundary (xlz.io.boundary): a reader failed on this file in a way it
+    # does not report itself (a crash inside the Rust reader, a worker process that died).
+    Rule(
+        "file.reader_crashed", E, Check.FILE, "文件无法解析",
+        "文件“{file}”无法解析，读取程序在处理它时出错（{reason}）。文件可能已损坏，"
+        "或由其他软件生成、格式不规范；原文件未改动，其他文件照常处理。请在 Excel/WPS 中打开它，"
+        "“另存为”Excel 工作簿（.xlsx）后重新提交；如无法打开，请重新发送完整的文件。",
+    ),
     Rule(
         "file.html_as_xls", E, Check.FILE, "网页文件冒充表格",
         "文件“{file}”实际是网页（HTML）文件，只是扩展名为“{suffix}”（常见于从网站或系统导出的表格）。"

@@ -114,8 +114,8 @@ R = TypeVar("R")
 
 def boundary(fn: Callable[P, R]) -> Callable[P, R]:
     """Decorate a public function so that it raises only :class:`XlzError`: anything
-    else becomes ``package.internal`` naming the file (the first argument), with the
-    original chained as ``__cause__``."""
+    else (but the user's Ctrl-C and ``SystemExit``) becomes ``package.internal`` naming
+    the file (the first argument), with the original chained as ``__cause__``."""
 
     @functools.wraps(fn)
     def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -123,7 +123,9 @@ def boundary(fn: Callable[P, R]) -> Callable[P, R]:
             return fn(*args, **kwargs)
         except XlzError:
             raise
-        except Exception as exc:
+        except (KeyboardInterrupt, SystemExit, GeneratorExit):
+            raise
+        except BaseException as exc:  # a Rust panic (pyo3) is a BaseException too
             first = args[0] if args else kwargs.get("path")
             path = first if isinstance(first, (str, os.PathLike)) else None
             raise internal_error(exc, path) from exc

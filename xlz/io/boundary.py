@@ -30,7 +30,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Final, TypeVar
+from typing import Any, Final, NamedTuple, TypeVar
 
 from xlz.core.errors import InputError, XlzError, make_error
 
@@ -99,8 +99,79 @@ def untrusted(path: str | os.PathLike[str], stage: str, *, known: Known | None =
         raise (error or crash_error(exc, path, stage)) from exc
 
 
-def contained(path: str | os.PathLike[str], stage: str, call: Callable[..., R], *args: Any,
-              known: Known | None = None, **kwargs: Any) -> R:
-    """``call(*args, **kwargs)`` inside :func:`untrusted`."""
-    with untrusted(path, stage, known=known):
-        return call(*args, **kwargs)
+# Why a file has no result when the process reading it died (a native crash: a Rust
+# allocation failure aborts, a segfault, the OS killing it for memory).
+DIED: Final = "读取它的进程意外退出（读取程序崩溃或内存耗尽）"
+# The address space a reading process may use (POSIX only: Windows would need a job
+# object). A full .xls sheet (65,536 × 256 cells) needs ~1 GB in calamine and Python.
+CHILD_MEMORY: Final = 4 << 30
+
+
+class _Process:
+    isolated = False  # this process reads for another (a pool worker, a reading child)
+
+
+def mark_isolated() -> None:
+    """Say that this process exists to read untrusted files (a worker of the pool, a
+    child of :func:`in_own_process`): a crash here costs its parent nothing, so no
+    further process is started for one file."""
+    _Process.isolated = True
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY or soft > CHILD_MEMORY:
+        limit = CHILD_MEMORY if hard == resource.RLIM_INFINITY else min(CHILD_MEMORY, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def in_own_process(path: str | os.PathLike[str], call: Callable[..., R], *args: Any) -> R:
+    """``call(*args)`` (a module-level function) in a spawned process of its own, so that
+    a native crash of a reader — which no ``except`` can catch — costs this file only: a
+    process that dies is :data:`DIED`'s ``file.reader_crashed``. Errors ``call`` raises
+    come back as they are (XlzErrors are picklable). In a process that already reads for
+    another (:func:`mark_isolated`), ``call`` runs right here. Costs an interpreter start,
+    ~0.5 s (bench/README.md), so it is kept for readers with no pre-check."""
+    if _Process.isolated:
+        return call(*args)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=mark_isolated)
+    try:
+        outcome = pool.submit(_reported, call, *args).result()
+    except BrokenProcessPool as exc:
+        error = make_error(ReaderFailed, "file.reader_crashed", path, reason=DIED)
+        error.reason = DIED
+        raise error from exc
+    finally:
+        pool.shutdown()
+    if isinstance(outcome, _Refusal):
+        raise outcome.error()
+    return outcome
+
+
+class _Refusal(NamedTuple):
+    """An XlzError as plain fields, to cross back from a reading process."""
+
+    cls: type[XlzError]
+    code: str
+    message: str
+    path: str | None
+    reason: str
+
+    def error(self) -> XlzError:
+        error = self.cls(self.code, self.message, self.path)
+        if isinstance(error, ReaderFailed):
+            error.reason = self.reason
+        return error
+
+
+def _reported(call: Callable[..., R], *args: Any) -> R | _Refusal:
+    try:
+        return call(*args)
+    except XlzError as exc:
+        return _Refusal(type(exc), exc.code, exc.message, exc.path, getattr(exc, "reason", ""))

@@ -27,6 +27,7 @@ from email.message import EmailMessage, Message
 from pathlib import Path
 from typing import Any
 
+from xlz.io.boundary import ReaderFailed, untrusted
 from xlz.io.guard import rule_of
 from xlz.ooxml.guard import KEEP_LIMIT, guard_package
 from xlz.ooxml.limits import (
@@ -183,10 +184,14 @@ def inspect_container(data_or_path: bytes | Path, limits: Limits = DEFAULT_LIMIT
     its properties. A refusal is returned, not raised: one bad file must not stop a
     consolidation."""
     try:
-        package = guard_package(data_or_path, limits, keep)
+        where = data_or_path if isinstance(data_or_path, Path) else ""
+        with untrusted(where, "检查工作簿的压缩结构", handled=(GuardError, OSError)):
+            package = guard_package(data_or_path, limits, keep)
     except GuardError as exc:
         code, fields = rule_of(exc)
         return Inspection((code, exc.reason), fields=fields)
+    except ReaderFailed as exc:
+        return Inspection((exc.code, exc.reason), fields={"reason": exc.reason})
     except OSError as exc:  # the file vanished or cannot be read
         reason = f"无法读取：{exc.strerror or exc}"
         return Inspection(("file.corrupt", reason), fields={"reason": reason})
@@ -230,7 +235,7 @@ class Expander:
             if path.is_dir():
                 yield from self._folder(path)
             elif path.exists():
-                yield from self._file(path, str(path), explicit=True)
+                yield from self._contained(path, str(path), explicit=True)
             else:
                 yield SourceProblem(str(path), "file.unreadable", "文件或文件夹不存在")
 
@@ -251,7 +256,17 @@ class Expander:
                 # Shown relative to the folder's parent: 收件箱/石庄镇报送.eml
                 shown = path.relative_to(folder.resolve().parent) if path.is_absolute() \
                     else path
-                yield from self._file(path, str(shown), explicit=False)
+                yield from self._contained(path, str(shown), explicit=False)
+
+    def _contained(self, path: Path, name: str, *, explicit: bool) -> Iterator[Item]:
+        """:meth:`_file` inside the reader boundary: whatever the e-mail parser or the
+        archive reader does on one source becomes a problem of that source, and the
+        sources after it are still expanded."""
+        try:
+            with untrusted(path, "展开邮件或压缩包"):
+                yield from self._file(path, name, explicit=explicit)
+        except ReaderFailed as exc:
+            yield SourceProblem(name, exc.code, exc.reason)
 
     def _file(self, path: Path, name: str, *, explicit: bool) -> Iterator[Item]:
         try:

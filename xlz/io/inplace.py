@@ -36,6 +36,7 @@ from xlz.core.plan import METRICS, Metric, Plan, Town
 from xlz.core.text import match_key
 from xlz.core.validator import SheetValues, Validation
 from xlz.core.workbook import WorkbookData
+from xlz.io.boundary import untrusted
 from xlz.io.guard import guard_workbook
 from xlz.io.intake import ZIP_ERRORS, InputError, input_error
 from xlz.io.read import zip_error
@@ -320,8 +321,10 @@ def patch_package(path: str | os.PathLike[str], edits: Mapping[str, Mapping[str,
         return package.read(name)  # inflated under the caps (the guard below)
 
     # Everything is read and checked before anything is written: an unusable package
-    # raises InputError and the file stays as it was.
-    try:
+    # raises InputError and the file stays as it was. Whatever parsing the clerk's parts
+    # raises passes the reader boundary (a damaged part → its own rule, else
+    # file.reader_crashed).
+    with untrusted(p, "解析工作簿部件", known=lambda exc: _parse_error(p, reading[0], exc)):
         original = p.read_bytes()
         # The same guard and caps as the reader: every part inflated under the caps
         # before any is parsed.
@@ -337,12 +340,6 @@ def patch_package(path: str | os.PathLike[str], edits: Mapping[str, Mapping[str,
                 for sheet_id, refs in removed.items():
                     xml = prune_calc_chain(xml, sheet_id, refs)
                 replacements[chain] = xml
-    except InputError:
-        raise
-    except (DefusedXmlException, ParseError, SheetXmlError, UnicodeDecodeError) as exc:
-        raise _xml_error(p, reading[0], exc) from exc
-    except ZIP_ERRORS as exc:
-        raise zip_error(p, exc) from exc
     atomic_write(p, lambda fh: rewrite(original, replacements, fh))
     return result
 
@@ -352,6 +349,14 @@ def _refuse_strict(path: Path, workbook_xml: bytes) -> None:
     every part; the writer edits transitional parts only."""
     if _STRICT_MAIN in workbook_xml[:4096]:
         raise input_error("file.strict_ooxml", path)
+
+
+def _parse_error(path: Path, part: str, exc: Exception) -> InputError | None:
+    if isinstance(exc, (DefusedXmlException, ParseError, SheetXmlError, UnicodeDecodeError)):
+        return _xml_error(path, part, exc)
+    if isinstance(exc, ZIP_ERRORS):
+        return zip_error(path, exc)
+    return None
 
 
 def _xml_error(path: Path, part: str, exc: Exception) -> InputError:

@@ -21,6 +21,7 @@ from typing import Any, Final
 
 from xlz.core.errors import InputError as InputError  # re-exported: its old home
 from xlz.core.errors import make_error
+from xlz.io.boundary import untrusted
 
 OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGICS: Final = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
@@ -201,10 +202,8 @@ def classify(path: str | os.PathLike[str], *, write: bool = False) -> str:
         raise input_error("file.wps_et", p)
     if p.stat().st_size == 0:
         raise input_error("file.empty", p)
-    try:
+    with untrusted(p, "识别文件格式", known=lambda exc: _unreadable(p, exc)):
         fmt = sniff(p)
-    except OSError as exc:
-        raise input_error("file.unreadable", p, reason=exc.strerror or str(exc)) from exc
     if fmt == "encrypted":
         raise input_error("file.encrypted", p)
     if fmt in _ZIP_READABLE or fmt == "corrupt":
@@ -225,6 +224,12 @@ def classify(path: str | os.PathLike[str], *, write: bool = False) -> str:
 
 
 _ZIP_READABLE: Final = READABLE_FORMATS - {"xls"}
+
+
+def _unreadable(path: Path, exc: Exception) -> InputError | None:
+    if isinstance(exc, OSError):
+        return input_error("file.unreadable", path, reason=exc.strerror or str(exc))
+    return None
 
 
 def check_methods(path: str | os.PathLike[str]) -> None:

@@ -19,13 +19,18 @@ from xlz.core.cells import CellValue
 from xlz.core.layout import META_SHEET
 from xlz.core.validator import SheetValues
 from xlz.core.workbook import WorkbookData
+from xlz.io.boundary import in_own_process, untrusted
 from xlz.io.guard import guard_workbook
 from xlz.io.intake import ZIP_ERRORS, InputError, classify, input_error, unsupported_member
+from xlz.ooxml.extent import impossible_string_count, too_large
 from xlz.ooxml.limits import DEFAULT_LIMITS, Limits
 
 # The zip-bomb caps are xlz.ooxml.limits.Limits, the same for validate, fill and
 # consolidate. A larger properties part is not read (the _xlz sheet is the fallback).
 MAX_PROPERTIES_SIZE: Final = 1024 * 1024  # docProps/custom.xml
+# The most cells one sheet may span from its first to its last reference: calamine
+# builds that grid densely (32 bytes a cell, 320 MB here); a town sheet spans ~100,000.
+MAX_SHEET_CELLS: Final = 10_000_000
 
 _ZIP_FORMATS: Final = frozenset({"xlsx", "xlsm", "xltx", "xltm", "xlsb", "ods"})
 _CUSTOM_PROPS: Final = "docProps/custom.xml"
@@ -124,6 +129,28 @@ def zip_error(path: str | os.PathLike[str], exc: BaseException) -> InputError:
     return input_error("file.corrupt", path, reason=str(exc)[:200] or type(exc).__name__)
 
 
+def check_extents(path: Path, max_cells: int = MAX_SHEET_CELLS) -> None:
+    """Refuse a workbook with a sheet whose cells span more than ``max_cells``, or a
+    shared-strings part that declares more strings than it can hold (see
+    :mod:`xlz.ooxml.extent`: calamine would abort the process allocating for them). The
+    package has been guarded already, so every part inflates within the caps."""
+    with zipfile.ZipFile(path) as zf:
+        for name in zf.namelist():
+            if name == "xl/sharedStrings.xml":
+                declared = impossible_string_count(zf.read(name))
+                if declared is not None:
+                    raise input_error("file.corrupt", path,
+                                      reason=f"部件 {name} 声明有 {declared} 个字符串，与内容不符")
+            if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                continue
+            extent = too_large(zf.read(name), max_cells)
+            if extent is not None:
+                rows = extent.last_row - extent.first_row + 1
+                cols = extent.last_col - extent.first_col + 1
+                raise input_error("file.too_large", path,
+                                  reason=f"部件 {name} 的单元格区域达 {rows} 行 × {cols} 列")
+
+
 def _calamine_error(path: Path, exc: Exception) -> InputError:
     text = f"{type(exc).__name__}: {exc}"
     if "password" in text.lower() or "encrypt" in text.lower():
@@ -131,30 +158,26 @@ def _calamine_error(path: Path, exc: Exception) -> InputError:
     return input_error("file.corrupt", path, reason=str(exc)[:200] or type(exc).__name__)
 
 
-def read_workbook(path: str | os.PathLike[str], *, sheets: Iterator[str] | None = None,
-                  fmt: str | None = None, sha256: str | None = None,
-                  properties: dict[str, str] | None = None) -> WorkbookData:
-    """Read every sheet (or only ``sheets``) of a workbook. Raises InputError for files
-    that are not usable workbooks; never modifies the file. ``sha256``: the file's hash
-    when the caller already has it (the inbox hashes every submission while expanding).
-    ``fmt`` and ``properties``: what a caller that has already guarded and inspected the
-    package knows (see :func:`xlz.io.inbox.inspect_container`)."""
+# Formats calamine parses with no pre-check of ours (the package guard and the extent
+# check see only zip packages): some damaged ones make it abort the process
+# (tests/corpus/native), so they are read in a process of their own.
+NO_PRECHECK: Final = frozenset({"xls", "xlsb"})
+
+
+def calamine_sheets(path: str, wanted: frozenset[str] | None
+                    ) -> tuple[dict[str, SheetValues], set[str]]:
+    """The worksheets of ``path`` (all, or those in ``wanted`` and the _xlz sheet) as
+    values, and the names of the hidden ones. A module-level function: it may run in a
+    process of its own (:func:`xlz.io.boundary.in_own_process`)."""
     import python_calamine as pc
 
     p = Path(path)
-    fmt = fmt or classify(p)
-    if properties is None and fmt in _ZIP_FORMATS and fmt != "ods":
-        properties = _zip_properties(p)  # .ods/.xls keep theirs elsewhere: None, not seen
-    if fmt == "ods":
-        try:
-            guard_workbook(p, p)
-        except OSError as exc:
-            raise zip_error(p, exc) from exc
-    wanted = None if sheets is None else set(sheets)
     values: dict[str, SheetValues] = {}
     hidden: set[str] = set()
-    try:
-        workbook = pc.CalamineWorkbook.from_path(str(p))
+    # calamine raises its own types and OS errors (named by _calamine_error), and a Rust
+    # panic as a BaseException (the boundary's file.reader_crashed).
+    with untrusted(p, "读取工作簿", known=lambda exc: _calamine_error(p, exc)):
+        workbook = pc.CalamineWorkbook.from_path(path)
         try:
             for meta in workbook.sheets_metadata:
                 if meta.typ != pc.SheetTypeEnum.WorkSheet:
@@ -166,10 +189,34 @@ def read_workbook(path: str | os.PathLike[str], *, sheets: Iterator[str] | None 
                 values[meta.name] = sheet_values(meta.name, workbook.get_sheet_by_name(meta.name))
         finally:
             workbook.close()
-    except InputError:
-        raise
-    except Exception as exc:  # calamine raises its own types, and OS errors
-        raise _calamine_error(p, exc) from exc
+    return values, hidden
+
+
+def read_workbook(path: str | os.PathLike[str], *, sheets: Iterator[str] | None = None,
+                  fmt: str | None = None, sha256: str | None = None,
+                  properties: dict[str, str] | None = None) -> WorkbookData:
+    """Read every sheet (or only ``sheets``) of a workbook. Raises InputError for files
+    that are not usable workbooks; never modifies the file. ``sha256``: the file's hash
+    when the caller already has it (the inbox hashes every submission while expanding).
+    ``fmt`` and ``properties``: what a caller that has already guarded and inspected the
+    package knows (see :func:`xlz.io.inbox.inspect_container`)."""
+    p = Path(path)
+    fmt = fmt or classify(p)
+    if properties is None and fmt in _ZIP_FORMATS and fmt != "ods":
+        properties = _zip_properties(p)  # .ods/.xls keep theirs elsewhere: None, not seen
+    if fmt == "ods":
+        try:
+            guard_workbook(p, p)
+        except OSError as exc:
+            raise zip_error(p, exc) from exc
+    if fmt in _ZIP_FORMATS and fmt not in ("ods", "xlsb"):
+        with untrusted(p, "检查工作表范围", known=lambda exc: zip_error(p, exc)):
+            check_extents(p)
+    wanted = None if sheets is None else frozenset(sheets)
+    if fmt in NO_PRECHECK:  # a native crash of the reader must cost this file only
+        values, hidden = in_own_process(p, calamine_sheets, str(p), wanted)
+    else:
+        values, hidden = calamine_sheets(str(p), wanted)
     # The _xlz sheet stays in ``values``: identity (xlz.core.identity) compares the two.
     try:
         digest = sha256 or sha256_of(p)

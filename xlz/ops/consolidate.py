@@ -31,6 +31,7 @@ from xlz.core.entries import ENTRY_SHEETS
 from xlz.core.plan import DEFAULT_PLAN, Plan, load_plan
 from xlz.core.summary import Tally
 from xlz.core.validator import PlanCache, SheetColumns
+from xlz.io.boundary import ReaderFailed, untrusted
 from xlz.io.inbox import DEFAULT_LIMITS, Expander, Limits, SourceProblem, Submission
 from xlz.ops.pool import Examined, examine_in_pool, pool_size
 
@@ -206,8 +207,47 @@ def examine_source(item: Submission | SourceProblem, plan: Plan, cache: PlanCach
     if isinstance(item, SourceProblem):
         return examine_with_columns(_problem(item, item.code, reason=item.reason), plan,
                                     cache=cache)
-    return examine_with_columns(read_input(item, limits), plan, keep_values=False,
+    # The reader boundary (xlz.io.boundary) around the whole read: whatever one file does
+    # to a reader is that file's finding, and the result is always picklable.
+    try:
+        with untrusted(item.path, "读取工作簿"):
+            read = read_input(item, limits)
+    except ReaderFailed as exc:
+        read = _problem(item, exc.code, reason=exc.reason)
+    return examine_with_columns(read, plan, keep_values=False, cache=cache)
+
+
+def crashed_source(item: Submission | SourceProblem, plan: Plan, cache: PlanCache,
+                   reason: str) -> tuple[FileResult, dict[str, SheetColumns]]:
+    """The result of a source whose reading ended its process, or escaped the reader
+    boundary (see :func:`xlz.ops.pool.examine_in_pool`): a ``file.reader_crashed``
+    finding for it, and the run goes on."""
+    return examine_with_columns(_problem(item, "file.reader_crashed", reason=reason), plan,
                                 cache=cache)
+
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0"
+
+
+def _native_risk(items: Sequence[Submission | SourceProblem]) -> bool:
+    """Whether a submission is a binary workbook (.xls, whatever its name, or .xlsb):
+    python-calamine parses those without the package guard's and the extent check's
+    pre-checks, and some damaged ones make it abort the process (tests/corpus/native).
+    Such an inbox is examined in a worker process even when one process would do
+    (one interpreter start, ~0.5 s, see bench/README.md), so a crash costs that file;
+    a caller that sets ``workers`` decides alone."""
+    for item in items:
+        if not isinstance(item, Submission):
+            continue
+        if item.path.suffix.lower() == ".xlsb":
+            return True
+        try:
+            with item.path.open("rb") as fh:
+                if fh.read(4) == _OLE_MAGIC:
+                    return True
+        except OSError:
+            continue
+    return False
 
 
 @dataclass(slots=True)
@@ -233,12 +273,15 @@ def gather(sources: Iterable[str | os.PathLike[str]], plan: Plan, *,
         items = list(expander.expand(sources))
         if on_start is not None:
             on_start(len(items))
+        isolate = False  # a process of its own for a reader that can kill it (issue 15)
         if workers is None:
             workers = pool_size([i.size if isinstance(i, Submission) else 0 for i in items])
+            isolate = workers == 1 and _native_risk(items)
         job = functools.partial(examine_source, limits=limits)
         done: Iterable[Examined]
-        if workers > 1 and len(items) > 1:
-            done = examine_in_pool(items, plan, job, workers, context=context)
+        if (workers > 1 and len(items) > 1) or isolate:
+            done = examine_in_pool(items, plan, job, workers, context=context,
+                                   crashed=crashed_source)
         else:
             cache = PlanCache(plan)
             done = (Examined(job(item, plan, cache)[0]) for item in items)

@@ -33,6 +33,7 @@ from xlz.core.consolidation import FileResult
 from xlz.core.plan import Plan
 from xlz.core.summary import Tally, tally
 from xlz.core.validator import PlanCache, Record, SheetColumns
+from xlz.io.boundary import DIED, PASS_THROUGH, describe, mark_isolated
 from xlz.ops.packed import Packed, pack, pack_columns, unpack
 
 CORES: Final = 2  # the city office's PCs
@@ -50,6 +51,9 @@ _GC_THRESHOLDS: Final = (50_000, 20, 100)
 # columns. A module-level function (or a partial of one), since spawned workers
 # receive it pickled by name.
 FileJob = Callable[[Any, Plan, PlanCache], tuple[FileResult, dict[str, SheetColumns]]]
+# What a file costs when its job could not give a result: (item, plan, cache, reason in
+# Chinese) → the result that says so (consolidate: a file.reader_crashed finding).
+CrashJob = Callable[[Any, Plan, PlanCache, str], tuple[FileResult, dict[str, SheetColumns]]]
 
 
 def pool_size(sizes: Sequence[int], cores: int = CORES) -> int:
@@ -124,17 +128,62 @@ def opened(envelope: Envelope) -> Examined:
 
 
 def examine_in_pool(items: Sequence[Any], plan: Plan, job: FileJob, workers: int, *,
-                    context: BaseContext | None = None) -> Iterator[Examined]:
+                    context: BaseContext | None = None,
+                    crashed: CrashJob | None = None) -> Iterator[Examined]:
     """``job`` over ``items`` in ``workers`` processes; results in the order of
-    ``items``, each as soon as it and those before it are done."""
+    ``items``, each as soon as it and those before it are done.
+
+    With ``crashed``, one file never ends the run: whatever ``job`` raises in a worker
+    becomes ``crashed``'s result for that file (nothing unpicklable is sent back), and
+    when a worker process dies (a native crash in a reader) the files not yet done are
+    each retried alone in a fresh process, so the one that kills its process takes only
+    itself (its result: ``crashed`` with :data:`DIED`)."""
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     ctx = context if context is not None else multiprocessing.get_context()  # the platform's
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(plan, job)) as pool:
-        chunk = max(1, min(_CHUNK, len(items) // (workers * 8)))
-        for envelope in pool.map(_examine_in_worker, items, chunksize=chunk):
-            yield opened(envelope)
+    done = 0
+    try:
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                                 initargs=(plan, job, crashed)) as pool:
+            chunk = max(1, min(_CHUNK, len(items) // (workers * 8)))
+            for envelope in pool.map(_examine_in_worker, items, chunksize=chunk):
+                done += 1
+                yield opened(envelope)
+    except BrokenProcessPool:
+        if crashed is None:
+            raise
+        yield from _alone(items[done:], plan, job, workers, ctx, crashed)
+
+
+def _alone(items: Sequence[Any], plan: Plan, job: FileJob, workers: int, ctx: BaseContext,
+           crashed: CrashJob) -> Iterator[Examined]:
+    """Each of ``items`` in a fresh process of its own (at most ``workers`` at a time),
+    results in order; a file whose process dies gets ``crashed``'s result."""
+    from collections import deque
+    from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    def start(item: Any) -> tuple[Any, ProcessPoolExecutor, Future[Envelope]]:
+        pool = ProcessPoolExecutor(1, mp_context=ctx, initializer=_init_worker,
+                                   initargs=(plan, job, crashed))
+        return item, pool, pool.submit(_examine_in_worker, item)
+
+    waiting = deque(items)
+    running = deque(start(waiting.popleft()) for _ in range(min(workers, len(waiting))))
+    cache: PlanCache | None = None
+    while running:
+        item, pool, future = running.popleft()
+        try:
+            examined = opened(future.result())
+        except BrokenProcessPool:
+            cache = cache or PlanCache(plan)
+            examined = Examined(crashed(item, plan, cache, DIED)[0])
+        finally:
+            pool.shutdown()
+        if waiting:
+            running.append(start(waiting.popleft()))
+        yield examined
 
 
 class _Worker:
@@ -143,13 +192,17 @@ class _Worker:
     plan: Plan
     cache: PlanCache
     job: FileJob
+    crashed: CrashJob | None
 
 
 _WORKER = _Worker()
 
 
-def _init_worker(plan: Plan, job: FileJob) -> None:
+def _init_worker(plan: Plan, job: FileJob, crashed: CrashJob | None = None) -> None:
     _WORKER.plan, _WORKER.cache, _WORKER.job = plan, PlanCache(plan), job
+    _WORKER.crashed = crashed
+    if crashed is not None:  # this worker is the crash boundary of the files it reads
+        mark_isolated()
     # The plan and the imported modules live as long as the worker: keep the cyclic
     # collector off them (freeze), and let it run less often.
     gc.freeze()
@@ -158,5 +211,16 @@ def _init_worker(plan: Plan, job: FileJob) -> None:
 
 def _examine_in_worker(item: Any) -> Envelope:
     w = _WORKER
-    result, columns = w.job(item, w.plan, w.cache)
-    return seal(result, columns, w.plan)
+    if w.crashed is None:
+        result, columns = w.job(item, w.plan, w.cache)
+        return seal(result, columns, w.plan)
+    # The boundary around the whole per-file call: what comes back is always an
+    # envelope (a PanicException, for one, could not be pickled back).
+    try:
+        result, columns = w.job(item, w.plan, w.cache)
+        return seal(result, columns, w.plan)
+    except PASS_THROUGH:
+        raise
+    except BaseException as exc:
+        result, columns = w.crashed(item, w.plan, w.cache, f"处理时出错：{describe(exc)}")
+        return seal(result, columns, w.plan)
