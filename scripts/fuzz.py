@@ -48,6 +48,9 @@ def main() -> int:
         mutant = F.mutate(rng, seed.name, data)
         outcome = F.run_isolated(mutant, seed.name, good)
         executions += 1
+        if executions % 100 == 0:
+            found = sum(n for kind, n in kinds.items() if kind.startswith("FINDING"))
+            print(f"[{executions}] executions, {found} findings", flush=True)
         for verdict in outcome.verdicts.values():
             kinds[f"verdict {verdict}"] += 1
         if outcome.died or outcome.problems:

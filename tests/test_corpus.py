@@ -12,6 +12,8 @@ The files, each small and made here (tests/corpus/README.md says how):
 - ``sst-uniquecount-4294967295.xlsx``: found by the fuzzer (one attribute of a town
   workbook changed): calamine reserves room for 2³² shared strings (103 GB) and aborts.
   Refused first.
+- ``cell-row-99999999.xlsx``: found by the fuzzer: a cell reference past Excel's last
+  row (``AAA99999999``), which the first extent check did not parse. Refused.
 - ``password-libreoffice.xls``: saved by LibreOffice with an open password (RC4).
 - ``zero-byte.xlsx``, ``truncated-half.xlsx``, ``xls-renamed.xlsx`` (an .xls by content).
 - ``traversal.zip``: member names ``../../../tmp/…`` and ``/abs/…``.
@@ -41,6 +43,7 @@ EXPECTED = {
     "calamine-panic-cfb-slice.xls": "file.reader_crashed",
     "far-cell-XFD1048576.xlsx": "file.too_large",
     "sst-uniquecount-4294967295.xlsx": "file.corrupt",
+    "cell-row-99999999.xlsx": "file.too_large",
     "password-libreoffice.xls": "file.encrypted",
     "zero-byte.xlsx": "file.empty",
     "truncated-half.xlsx": "file.corrupt",
@@ -103,3 +106,18 @@ def test_the_panicking_file_is_the_boundarys_finding(tmp_path: Path) -> None:
     assert err.value.code == "file.reader_crashed"
     assert "x.xls" in err.value.message and "另存为" in err.value.message
     assert "PanicException" in err.value.message
+
+
+def test_the_extent_check_reads_what_calamine_reads() -> None:
+    from xlz.ooxml.extent import impossible_string_count, too_large
+
+    cap = 10_000_000
+    assert too_large(b'<c r="A1"/><c r="U4001"/>', cap) is None  # a town sheet
+    for far in (b'<c r="A1"/><c r="XFD1048576"/>', b'<c r="A1"/><c r="AAA99999999"/>',
+                b'<row r="99999999"><c><v>1</v></c></row><row r="1"/>',
+                b'<c\tr="A1"/><c\nr="xfd1048576"/>'):
+        assert too_large(far, cap) is not None, far
+    assert too_large(b'<c r="XFD1048576"/>', cap) is None  # one cell far out: a 1 x 1 grid
+    sst = b'<sst xmlns="x" count="2" uniqueCount="%d"><si><t>a</t></si><si><t>b</t></si></sst>'
+    assert impossible_string_count(sst % 2) is None
+    assert impossible_string_count(sst % 4294967295) == 4294967295

@@ -17,13 +17,15 @@ from typing import Final, NamedTuple
 
 # A row's r="12" or a cell's r="AB12" (with or without a namespace prefix on the element;
 # the attribute itself is never prefixed in SpreadsheetML).
-_REF: Final = re.compile(rb'\sr="([A-Z]{0,3})([0-9]{1,7})"')
+# Wider than Excel's own limits (XFD, 1048576) on purpose: a reader takes what the file
+# says, and a row of 99999999 is a bigger grid, not an invalid one, to calamine.
+_REF: Final = re.compile(rb'\sr="([A-Za-z]{0,8})([0-9]{1,12})"')
 # A reference past column ZZ (702) or row 9,999: without one, a sheet spans at most
 # 702 × 9,999 cells and needs no full scan. One search (~2.5 ms per MB of sheet XML)
 # instead of a match per cell (~15 ms per MB): town sheets rarely have one.
 # (No \s before r=: a literal start keeps the search fast; another attribute ending in
 # "r" can only send a sheet to the full scan, never past it.)
-_FAR: Final = re.compile(rb'r="(?:[A-Z]{3}[0-9]|[A-Z]{0,2}[0-9]{5})')
+_FAR: Final = re.compile(rb'r="(?:[A-Za-z]{3}|[A-Za-z]{0,2}[0-9]{5})')
 _NEAR_CELLS: Final = 702 * 9_999
 
 
@@ -43,7 +45,7 @@ class Extent(NamedTuple):
 
 def _column(letters: bytes) -> int:
     n = 0
-    for ch in letters:
+    for ch in letters.upper():
         n = n * 26 + ch - 64
     return n
 
