@@ -593,6 +593,7 @@ def test_a_failing_sheet_writer_leaves_no_city_workbook(
         towns: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import xlz.books.citybook as citybook
     from xlz.core.consolidation import build_from
+    from xlz.core.errors import OutputError
     from xlz.ops.consolidate import gather
 
     result = build_from(gather([towns], PLAN, workers=1).files, PLAN)
@@ -602,6 +603,7 @@ def test_a_failing_sheet_writer_leaves_no_city_workbook(
 
     monkeypatch.setattr(citybook, "_write_sheets", broken)
     out = tmp_path / "city.xlsx"
-    with pytest.raises(OSError):
+    with pytest.raises(OutputError) as raised:
         citybook.write_city_workbook(result, out)
-    assert not out.exists() and not list(tmp_path.glob(".xlz-*"))
+    assert raised.value.code == "output.write_failed"
+    assert not out.exists() and not list(tmp_path.glob(".~xlz-*"))

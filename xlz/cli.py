@@ -462,13 +462,15 @@ def fill_command(files: tuple[str, ...], as_json: bool, plan_name: str | None) -
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
               help="市级汇总表的保存路径（.xlsx）")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出汇总摘要（stdout）")
+@click.option("--force", is_flag=True,
+              help="--out 已存在且不是市级汇总表时也覆盖它（默认拒绝，以免覆盖他人文件）")
 @PLAN_OPTION
-def consolidate_command(sources: tuple[str, ...], out: str, as_json: bool,
+def consolidate_command(sources: tuple[str, ...], out: str, as_json: bool, force: bool,
                         plan_name: str | None) -> None:
     """汇总各镇区报送：来源可以是文件、文件夹、.zip 压缩包、.eml 邮件，可混合。
 
     以模板标识识别镇区；同一镇区多次报送以最新的为准；有错误的文件不计入汇总，
-    其内容列入“问题清单”。原文件不会被改动。
+    其内容列入“问题清单”。原文件不会被改动；--out 不能是报送文件本身。
 
     退出码：0 全部通过，1 有文件未通过校验或无法读取，2 没有任何可读的文件。"""
     from xlz.ops.consolidate import consolidate
@@ -483,7 +485,8 @@ def consolidate_command(sources: tuple[str, ...], out: str, as_json: bool,
             bar.update(1, name.replace("\\", "/").rsplit("/", 1)[-1][-30:])
 
         try:
-            result = consolidate(list(sources), out, plan, on_file=seen, on_start=start)
+            result = consolidate(list(sources), out, plan, on_file=seen, on_start=start,
+                                 force=force)
         except Exception as exc:  # the city workbook could not be written (disk full…)
             cause = _os_error_in(exc)
             if cause is None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import operator
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,10 +22,12 @@ from xlz.core import layout as L
 from xlz.core.catalogue import RULES
 from xlz.core.consolidation import STATUS_TEXT, Consolidation, FileResult, Row
 from xlz.core.entries import ACTIVITIES, PROJECTS
+from xlz.core.errors import output_error
 from xlz.core.plan import METRICS, Metric
 from xlz.core.summary import render_direction
 from xlz.core.text import match_key
 from xlz.core.validator import Record, SheetColumns
+from xlz.io.output import replacing
 from xlz.ooxml.fastrows import ROW, BackgroundRows, Block, cells, column_cells, rows_block_of
 
 # Sheet names, headers and row positions are the shared contract in xlz.core.layout (the
@@ -464,11 +465,12 @@ def write_city_workbook(c: Consolidation, out: str | os.PathLike[str], *,
     prebuilt = {id(f): rows for f, rows in zip(c.files, project_rows, strict=False)
                 if rows is not None}
     target = Path(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".xlz-", suffix=".xlsx", dir=target.parent)
-    os.close(fd)
     try:
-        book, formats, date_style = _open_book(c, tmp)
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise output_error(target, exc) from exc
+    with replacing(target) as tmp:
+        book, formats, date_style = _open_book(c, str(tmp))
         # 项目信息库's rows are rendered and compressed in background threads (the
         # deflate releases the GIL) while xlsxwriter writes the other sheets here; they
         # are spliced into the closed book.
@@ -481,11 +483,7 @@ def write_city_workbook(c: Consolidation, out: str | os.PathLike[str], *,
             rows.cancel()
             raise
         part = f"xl/worksheets/sheet{CITY_SHEETS.index(L.CITY_PROJECTS) + 1}.xml"
-        rows.splice(Path(tmp), part)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        rows.splice(tmp, part)
     return target
 
 

@@ -28,7 +28,7 @@ def write_report_workbook(target: Path, source: Path, report: Report, state: str
                           now: dt.datetime, sha256: str) -> None:
     import xlsxwriter
 
-    from xlz.io.inplace import atomic_write
+    from xlz.io.output import atomic_write
 
     def write(fh: BinaryIO) -> None:
         wb = xlsxwriter.Workbook(fh, {"in_memory": True, "strings_to_formulas": False,

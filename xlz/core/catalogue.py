@@ -368,7 +368,8 @@ _FILE_RULES: tuple[Rule, ...] = (
     Rule(
         "file.row_superseded", W, Check.FILE, "所在文件已被新报送取代，本行未计入汇总",
         "{address}：所在文件“{file}”已被{town}较新的报送“{winner}”取代，本行未计入全市汇总。",
-    ),    # Writing (xlz.core.errors.OutputError): the original is left as it was.
+    ),
+    # Writing (xlz.core.errors.OutputError): the original is left as it was.
     Rule(
         "output.disk_full", E, Check.FILE, "磁盘空间不足",
         "磁盘空间不足，无法写入“{file}”，原文件未改动。请清理所在磁盘（{folder}）"
@@ -378,6 +379,26 @@ _FILE_RULES: tuple[Rule, ...] = (
         "output.denied", E, Check.FILE, "没有写入权限",
         "没有权限在“{folder}”中写入“{file}”，原文件未改动。"
         "请把文件复制到“桌面”或“文档”等可写的文件夹后重试。",
+    ),
+    Rule(
+        "output.in_use", E, Check.FILE, "文件正被打开",
+        "“{file}”正在 Excel、WPS 或 LibreOffice 中打开（{lock}），原文件未改动。"
+        "请先关闭它，再重新运行。",
+    ),
+    Rule(
+        "output.is_input", E, Check.FILE, "输出文件是报送文件",
+        "输出文件“{file}”是本次要汇总的报送文件（或在其压缩包、邮件之内），写入会覆盖报送。"
+        "未读取也未写入任何文件。请用 --out 为市级汇总表另选文件名。",
+    ),
+    Rule(
+        "output.not_city", E, Check.FILE, "输出文件不是市级汇总表",
+        "“{file}”已存在，但不是 xlz 生成的市级汇总表，为免覆盖他人文件，未读取也未写入任何文件。"
+        "请另选文件名；确认要覆盖时加 --force。",
+    ),
+    Rule(
+        "output.nothing_read", E, Check.FILE, "没有读到报送文件",
+        "本次没有读到任何可用的报送文件（{reason}），已存在的市级汇总表“{file}”保持原样。"
+        "请检查文件夹或文件路径是否正确。",
     ),
     Rule(
         "output.write_failed", E, Check.FILE, "写入失败",
@@ -412,7 +433,8 @@ _PLAN_RULES: tuple[Rule, ...] = (
     Rule(
         "plan.carrier.direction_mismatch", E, Check.PLAN, "附件4建设方向无法由级别和类型还原",
         "附件4第{seq}行“{name}”的建设方向印刷为“{printed}”，由级别、类型和专业领域生成的是“{rendered}”。",
-    ),    # The plan file itself (xlz.core.errors.PlanError).
+    ),
+    # The plan file itself (xlz.core.errors.PlanError).
     Rule(
         "plan.not_found", E, Check.PLAN, "找不到计划文件",
         "找不到计划文件“{file}”。请检查文件名，或使用内置的计划：{available}。",

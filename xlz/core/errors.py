@@ -48,6 +48,11 @@ class XlzError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exceptions pickle as ``cls(*args)``; ours take three arguments (a worker
+        # process of consolidate sends them back to the parent).
+        return (type(self), (self.code, self.message, self.path))
+
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "code": self.code, "message": self.message}
 

@@ -17,12 +17,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Final
+from typing import TYPE_CHECKING, Final
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
@@ -30,7 +29,6 @@ from defusedxml import DefusedXmlException
 from xlz.core import layout as L
 from xlz.core.cells import cell_ref, column_letter, display
 from xlz.core.entries import ENTRY_SHEETS, FINDINGS_HEADER
-from xlz.core.errors import output_error
 from xlz.core.findings import Finding, Report, Severity
 from xlz.core.plan import METRICS, Metric, Plan, Town
 from xlz.core.text import match_key
@@ -39,6 +37,7 @@ from xlz.core.workbook import WorkbookData
 from xlz.io.boundary import untrusted
 from xlz.io.guard import guard_workbook
 from xlz.io.intake import ZIP_ERRORS, InputError, input_error
+from xlz.io.output import atomic_write
 from xlz.io.read import zip_error
 from xlz.ooxml.sheetxml import Clear, Edit, Formula, Number, SheetPatcher, SheetXmlError, Text
 
@@ -391,32 +390,6 @@ def _patch_sheets(zf: zipfile.ZipFile, read: Callable[[zipfile.ZipFile, str], by
             removed[sheet_id] = patcher.formulas_removed
         replacements[part] = new
     return removed
-
-
-def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Write through a temporary file in the same folder and rename it over ``path``:
-    a crash (or an exception in ``write``) leaves the original untouched. An OS error
-    (disk full, no permission) becomes an OutputError."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".~xlz-", suffix=path.suffix, dir=path.parent)
-    except OSError as exc:
-        raise output_error(path, exc) from exc
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):  # disk full, no permission, …: the original is intact
-            raise output_error(path, exc) from exc
-        raise
 
 
 # --- fill: 任务分解 and 载体汇总 ------------------------------------------------------------

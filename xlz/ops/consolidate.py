@@ -304,16 +304,26 @@ def consolidate(
     on_start: Callable[[int], None] | None = None,
     limits: Limits = DEFAULT_LIMITS,
     workers: int | None = None,
+    force: bool = False,
 ) -> ConsolidationResult:
     """Consolidate town workbooks (files, folders, ``.zip``, ``.eml``) into the city
-    workbook ``out``. Bad inputs become findings; nothing here raises for a bad file."""
+    workbook ``out``. Bad inputs become findings; nothing here raises for a bad file.
+
+    ``out`` is checked before anything is read (:mod:`xlz.ops.city_output`): it must not
+    be a submission, nor open in Excel/WPS, and an existing file is replaced only when it
+    is a city workbook (or ``force``); a run that read nothing keeps an existing one.
+    These raise :class:`xlz.OutputError`."""
     from xlz.books.citybook import write_city_workbook
+    from xlz.ops.city_output import check_city_output, keep_existing
 
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
+    check_city_output(out, sources, force=force)
     active = plan if isinstance(plan, Plan) else load_plan(plan or DEFAULT_PLAN)
     gathered = gather(sources, active, limits=limits, on_file=on_file, on_start=on_start,
                       workers=workers, exclude=[out])
     result = build_from(gathered.files, active, tallies=gathered.tallies)
+    keep_existing(out, len(result.readable),
+                  f"共 {len(result.files)} 个文件，均无法读取" if result.files else "来源中没有文件")
     path = write_city_workbook(result, out, project_rows=gathered.project_rows)
     return ConsolidationResult(path, result)
