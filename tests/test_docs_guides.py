@@ -118,7 +118,7 @@ def test_links_resolve(guide: Path) -> None:
 def _commands(args: list[str]) -> set[str]:
     result = CliRunner().invoke(xlz_main, [*args, "--help"])
     assert result.exit_code == 0, result.output
-    section = result.output.split("Commands:", 1)
+    section = result.output.split("命令：", 1)  # click's "Commands:", in Chinese
     if len(section) == 1:
         return set()
     return {line.split()[0] for line in section[1].splitlines() if line.startswith("  ")}
