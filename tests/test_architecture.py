@@ -63,3 +63,45 @@ def test_every_module_lives_in_a_layer() -> None:
               if (p.parent == PACKAGE and p.name not in DOORS)
               or (p.parent != PACKAGE and p.relative_to(PACKAGE).parts[0] not in LAYERS)]
     assert strays == []
+
+
+def test_no_import_cycles() -> None:
+    """No two modules import each other, directly or round a circle (import-linter's
+    layers see only cycles across layers; this sees those inside one folder too)."""
+    import grimp
+
+    graph = grimp.build_graph("xlz")
+    modules = sorted(m for m in graph.modules if m.startswith("xlz."))
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    circles: list[list[str]] = []
+
+    def visit(m: str) -> None:  # Tarjan's strongly connected components
+        index[m] = low[m] = len(index)
+        stack.append(m)
+        on_stack.add(m)
+        for n in sorted(graph.find_modules_directly_imported_by(m)):
+            if not n.startswith("xlz."):
+                continue
+            if n not in index:
+                visit(n)
+                low[m] = min(low[m], low[n])
+            elif n in on_stack:
+                low[m] = min(low[m], index[n])
+        if low[m] == index[m]:
+            component = []
+            while True:
+                n = stack.pop()
+                on_stack.discard(n)
+                component.append(n)
+                if n == m:
+                    break
+            if len(component) > 1:
+                circles.append(sorted(component))
+
+    for m in modules:
+        if m not in index:
+            visit(m)
+    assert circles == []
