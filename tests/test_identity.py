@@ -328,6 +328,14 @@ def test_kinds() -> None:
     assert plain.kind == "none" and [f.code for f in plain.findings] == ["file.not_template"]
 
 
+def test_a_report_is_known_by_its_metadata_whatever_its_name() -> None:
+    meta = {L.META_TEMPLATE: "report", L.META_STANDARD: L.STANDARD_VERSION}
+    report = identify(_evidence(meta, meta, name="丁堰镇.xlsx"), PLAN)
+    assert report.kind == "report" and not report.accepted
+    # A note, not a 错误: skipping our own output is not a failed submission.
+    assert [f.code for f in report.findings] == ["file.own_report"] and report.ok
+
+
 def test_town_cell_fallback_and_conflict() -> None:
     no_town = {k: v for k, v in META.items() if k != L.META_TOWN}
     found = identify(_evidence(no_town, no_town, name="填报表.xlsx", cell="如皋港"), PLAN)

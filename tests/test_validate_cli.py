@@ -127,7 +127,7 @@ def test_not_a_template_gets_report_beside(tmp_path: Path) -> None:
     code, _, err = run("validate", str(path))
     assert code == 1
     assert path.read_bytes() == before
-    report = tmp_path / "自制表.校验报告.xlsx"
+    report = tmp_path / "自制表.xlsx.校验报告.xlsx"
     assert report.exists() and "校验报告" in err
     from xlz.io.read import read_workbook
 
@@ -148,7 +148,7 @@ def test_formula_text_stays_text_in_report(tmp_path: Path) -> None:
     xlz.validate(path)
     import zipfile
 
-    with zipfile.ZipFile(tmp_path / "x.校验报告.xlsx") as zf:
+    with zipfile.ZipFile(tmp_path / "x.xlsx.校验报告.xlsx") as zf:
         sheets = [zf.read(n) for n in zf.namelist() if n.startswith("xl/worksheets/")]
     assert not any(b"<f>" in s for s in sheets)
 

@@ -390,6 +390,8 @@ def _run_files(files: tuple[str, ...], label: str, work: Any) -> tuple[list[Any]
 def _describe(result: Any) -> str:
     counts = result.report.counts()
     name = click.format_filename(result.path)
+    if result.mode == "skipped":  # xlz's own report workbook (file.own_report)
+        return f"{name}：这是 xlz 生成的校验报告，已跳过"
     where = {
         "inplace": "结果已写入原文件（校验提示、校验结果、填报说明）",
         "report": f"原文件未改动，结果另存为 {result.report_path}",

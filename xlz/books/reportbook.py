@@ -1,5 +1,11 @@
 """The report workbook written beside a file xlz must not modify (not a template, lost
-its reserved places, or .xls/.ods): ``<name>.校验报告.xlsx``.
+its reserved places, or .xls/.ods): ``<file name>.校验报告.xlsx``, named after the whole
+file name so that ``丁堰镇.xls`` and ``丁堰镇.ods`` do not overwrite each other's report.
+
+It says what it is the way every xlz workbook does (``xlz.template = report`` in the
+custom properties and on the very hidden ``_xlz`` sheet): ``validate`` and
+``consolidate`` recognise it by that, whatever it has been renamed to, and skip it
+instead of reporting on their own report.
 
 Text from the clerk's file is always written as text: a value starting with ``=`` stays
 a string, never becomes a formula.
@@ -13,22 +19,33 @@ from typing import Any, BinaryIO
 
 from xlz.core.cells import display
 from xlz.core.findings import Report
-from xlz.core.layout import RESULT_HEADERS, RESULTS
+from xlz.core.layout import (
+    META_GENERATED,
+    META_STANDARD,
+    META_TEMPLATE,
+    RESULT_HEADERS,
+    RESULTS,
+    STANDARD_VERSION,
+)
 
 REPORT_SUFFIX = ".校验报告.xlsx"
 
 
 def report_path(path: str | Path) -> Path:
+    """``丁堰镇.xls`` → ``丁堰镇.xls.校验报告.xlsx``: the whole name, suffix included."""
     p = Path(path)
-    return p.with_name(p.name + REPORT_SUFFIX) if p.suffix == "" else \
-        p.with_name(p.stem + REPORT_SUFFIX)
+    return p.with_name(p.name + REPORT_SUFFIX)
 
 
 def write_report_workbook(target: Path, source: Path, report: Report, state: str,
                           now: dt.datetime, sha256: str) -> None:
     import xlsxwriter
 
+    from xlz.books.common import write_meta_sheet
     from xlz.io.output import atomic_write
+
+    meta = [(META_TEMPLATE, "report"), (META_STANDARD, STANDARD_VERSION),
+            (META_GENERATED, now.isoformat())]
 
     def write(fh: BinaryIO) -> None:
         wb = xlsxwriter.Workbook(fh, {"in_memory": True, "strings_to_formulas": False,
@@ -63,6 +80,9 @@ def write_report_workbook(target: Path, source: Path, report: Report, state: str
                 sheet.write_string(i, j, text, wrap if j == 5 else None)
         sheet.freeze_panes(1, 0)
         sheet.autofilter(0, 0, max(1, len(report)), len(RESULT_HEADERS) - 1)
+        for key, value in meta:
+            wb.set_custom_property(key, value, "text")
+        write_meta_sheet(wb, meta)
         wb.close()
 
     atomic_write(target, write)

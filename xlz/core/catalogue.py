@@ -251,6 +251,11 @@ _FILE_RULES: tuple[Rule, ...] = (
         "请提交本镇区填好的填报模板。",
     ),
     Rule(
+        "file.own_report", W, Check.FILE, "xlz 生成的校验报告",
+        "文件“{file}”：这是 xlz 生成的校验报告，已跳过（不校验，也不计入汇总）。"
+        "校验报告只供查看，请修改并报送原来的填报表。",
+    ),
+    Rule(
         "file.name_other_town", W, Check.FILE, "文件名与所属镇区不符",
         "文件名“{file}”写的是{named}，但文件内的模板标识属于{town}。程序按模板标识将本文件算作{town}的报送。"
         "如果发错了文件，请改发正确的文件；如果文件无误，请把文件名改为{town}。",
@@ -339,6 +344,11 @@ _FILE_RULES: tuple[Rule, ...] = (
         "校验结果已另存为“{report}”。请使用市里下发的模板，不要删除工作表或表头。",
     ),
     Rule(
+        "file.suffix_mismatch", E, Check.FILE, "扩展名与实际格式不符",
+        "文件“{file}”实际是 {real} 格式（{real_name}），扩展名却是 {suffix}；"
+        "请改回 {real} 或另存为 .xlsx。",
+    ),
+    Rule(
         "file.format_not_writable", W, Check.FILE, "格式不支持原位写入",
         "文件“{file}”是 {format} 格式，程序不会改写它；校验结果已另存为“{report}”。"
         "请在 Excel/WPS 中另存为 .xlsx 后使用。",
@@ -384,6 +394,11 @@ _FILE_RULES: tuple[Rule, ...] = (
         "output.in_use", E, Check.FILE, "文件正被打开",
         "“{file}”正在 Excel、WPS 或 LibreOffice 中打开（{lock}），原文件未改动。"
         "请先关闭它，再重新运行。",
+    ),
+    Rule(
+        "output.busy", E, Check.FILE, "文件正由另一个 xlz 程序写入",
+        "“{file}”正由另一个 xlz 程序写入（{holder}），等待 {seconds} 秒后仍未结束，原文件未改动。"
+        "请稍后重试；如确认没有其他 xlz 程序在运行，请删除“{lock}”后重试。",
     ),
     Rule(
         "output.is_input", E, Check.FILE, "输出文件是报送文件",

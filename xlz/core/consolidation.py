@@ -30,8 +30,8 @@ from xlz.core.catalogue import RULES
 from xlz.core.cells import CellValue, display
 from xlz.core.entries import ENTRY_SHEETS, EntrySheet
 from xlz.core.findings import Finding, Report, Severity
+from xlz.core.identity import Identity, evidence_of
 from xlz.core.identity import base_name as base_name  # re-exported: the name in a display name
-from xlz.core.identity import evidence_of
 from xlz.core.identity import identify as decide_identity
 from xlz.core.plan import METRICS, Metric, Plan, Town
 from xlz.core.plancheck import computed_total
@@ -48,7 +48,8 @@ from xlz.core.validator import (
 if TYPE_CHECKING:
     from xlz.core.workbook import WorkbookData
 
-Status = Literal["accepted", "rejected", "superseded", "unreadable"]
+# skipped: xlz's own report workbook (a note in 报送情况 and 问题清单, not a submission)
+Status = Literal["accepted", "rejected", "superseded", "unreadable", "skipped"]
 TownState = Literal["已报送", "未报送", "未通过校验"]
 
 STATUS_TEXT: dict[Status, str] = {
@@ -56,6 +57,7 @@ STATUS_TEXT: dict[Status, str] = {
     "rejected": "未通过校验",
     "superseded": "已被取代",
     "unreadable": "无法读取",
+    "skipped": "已跳过（xlz 校验报告）",
 }
 
 
@@ -201,7 +203,7 @@ def file_finding(code: str, file: str, value: CellValue = None, *, sheet: str | 
 # ------------------------------------------------------------------------- identity
 
 
-def identify(result: FileResult, plan: Plan) -> None:
+def identify(result: FileResult, plan: Plan) -> Identity:
     """Name the file's town and check its template versions (findings on the report):
     :func:`xlz.core.identity.identify`, the decision ``validate`` and ``fill`` make too.
     A file with an identity 错误 is rejected; it still stands for its town when the
@@ -212,6 +214,7 @@ def identify(result: FileResult, plan: Plan) -> None:
     result.report.extend(found.findings)
     result.template_version = found.version_text
     result.town = found.town
+    return found
 
 
 # ------------------------------------------------------------------------- diff
@@ -263,7 +266,9 @@ def examine_with_columns(item: Input, plan: Plan, *, keep_values: bool = True,
         message = item.error_message or rule.title
         result.report.add(Finding(code, rule.severity, None, None, None, message, file=item.name))
         return result, {}
-    identify(result, plan)
+    if identify(result, plan).kind == "report":  # xlz's own report: never counted
+        result.status = "skipped"
+        return result, {}
     result.validation, columns = validate_with_columns(item.data.sheets, plan,
                                                        source=item.name, cache=cache)
     result.report.extend(result.validation.report.findings)

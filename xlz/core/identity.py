@@ -32,9 +32,12 @@ the sources give different values          错误 ``file.meta_conflict``, never 
                                            fallback to the 镇区 cell)
 no ``xlz.*`` value anywhere                not an xlz workbook (``file.not_template``),
                                            except a name ending in ``.校验报告.xlsx``:
-                                           our own report workbook (kind ``report``)
-``xlz.template`` is ``city`` / ``report``  that kind; not a town workbook
-                                           (``file.wrong_kind``)
+                                           a report written before reports carried
+                                           their kind (kind ``report``)
+``xlz.template`` is ``city``               not a town workbook (``file.wrong_kind``)
+``xlz.template`` is ``report``             our own report workbook, whatever its name:
+                                           skipped with a note (``file.own_report``,
+                                           提醒), never validated or counted
 ``xlz.standard`` is not the supported one  ``file.standard_mismatch``: not a template
 ``xlz.plan`` is not the plan in use        ``file.plan_mismatch`` (提醒)
 ``xlz.town`` and the 镇区 cell disagree    ``file.town_conflict``: no town
@@ -283,7 +286,9 @@ def identify(evidence: Evidence, plan: Plan | None = None, *,
     if plan is None:
         plan = load_plan(plan_id if plan_id in available_plans() else DEFAULT_PLAN)
 
-    if kind in ("city", "report"):
+    if kind == "report":  # our own output: skipped with a note, never a submission
+        findings.append(_finding("file.own_report", evidence, src))
+    elif kind == "city":
         findings.append(_finding("file.wrong_kind", evidence, src, kind=_KIND_TEXT[kind]))
     elif kind == "none" and L.META_TEMPLATE not in conflicts:
         findings.append(_finding("file.not_template", evidence, src))

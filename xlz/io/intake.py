@@ -224,6 +224,23 @@ def classify(path: str | os.PathLike[str], *, write: bool = False) -> str:
 
 
 _ZIP_READABLE: Final = READABLE_FORMATS - {"xls"}
+_FORMAT_NAMES: Final = {
+    "xlsx": "Excel 工作簿", "xlsm": "启用宏的 Excel 工作簿", "xltx": "Excel 模板",
+    "xltm": "启用宏的 Excel 模板", "xlsb": "Excel 二进制工作簿", "xls": "Excel 97-2003",
+    "ods": "OpenDocument 电子表格",
+}
+
+
+def misnamed(path: str | os.PathLike[str], fmt: str) -> dict[str, str] | None:
+    """When the extension of ``path`` names another workbook format than its content
+    ``fmt`` (an .xls renamed .xlsx): the fields of the ``file.suffix_mismatch`` finding
+    (``real``, ``real_name``, ``suffix``); else None. Readers that pick the format by
+    the extension (calamine) call such a file corrupt; xlz reads it as what it is."""
+    suffix = Path(path).suffix
+    if suffix.lower()[1:] not in READABLE_FORMATS or suffix.lower()[1:] == fmt or \
+            fmt not in _FORMAT_NAMES:
+        return None
+    return {"real": "." + fmt, "real_name": _FORMAT_NAMES[fmt], "suffix": suffix}
 
 
 def _unreadable(path: Path, exc: Exception) -> InputError | None:

@@ -21,7 +21,14 @@ from xlz.core.validator import SheetValues
 from xlz.core.workbook import WorkbookData
 from xlz.io.boundary import in_own_process, untrusted
 from xlz.io.guard import guard_workbook
-from xlz.io.intake import ZIP_ERRORS, InputError, classify, input_error, unsupported_member
+from xlz.io.intake import (
+    ZIP_ERRORS,
+    InputError,
+    classify,
+    input_error,
+    misnamed,
+    unsupported_member,
+)
 from xlz.ooxml.extent import impossible_string_count, too_large
 from xlz.ooxml.limits import DEFAULT_LIMITS, Limits
 
@@ -164,10 +171,12 @@ def _calamine_error(path: Path, exc: Exception) -> InputError:
 NO_PRECHECK: Final = frozenset({"xls", "xlsb"})
 
 
-def calamine_sheets(path: str, wanted: frozenset[str] | None
+def calamine_sheets(path: str, wanted: frozenset[str] | None, by_content: bool = False
                     ) -> tuple[dict[str, SheetValues], set[str]]:
     """The worksheets of ``path`` (all, or those in ``wanted`` and the _xlz sheet) as
-    values, and the names of the hidden ones. A module-level function: it may run in a
+    values, and the names of the hidden ones. ``by_content``: the extension names
+    another format than the content (calamine's ``from_path`` goes by the extension,
+    its file-like reader by the content). A module-level function: it may run in a
     process of its own (:func:`xlz.io.boundary.in_own_process`)."""
     import python_calamine as pc
 
@@ -177,7 +186,11 @@ def calamine_sheets(path: str, wanted: frozenset[str] | None
     # calamine raises its own types and OS errors (named by _calamine_error), and a Rust
     # panic as a BaseException (the boundary's file.reader_crashed).
     with untrusted(p, "读取工作簿", known=lambda exc: _calamine_error(p, exc)):
-        workbook = pc.CalamineWorkbook.from_path(path)
+        if by_content:
+            with open(path, "rb") as fh:
+                workbook = pc.CalamineWorkbook.from_filelike(fh)
+        else:
+            workbook = pc.CalamineWorkbook.from_path(path)
         try:
             for meta in workbook.sheets_metadata:
                 if meta.typ != pc.SheetTypeEnum.WorkSheet:
@@ -213,10 +226,11 @@ def read_workbook(path: str | os.PathLike[str], *, sheets: Iterator[str] | None 
         with untrusted(p, "检查工作表范围", known=lambda exc: zip_error(p, exc)):
             check_extents(p)
     wanted = None if sheets is None else frozenset(sheets)
+    by_content = misnamed(p, fmt) is not None  # an .xls renamed .xlsx is still an .xls
     if fmt in NO_PRECHECK:  # a native crash of the reader must cost this file only
-        values, hidden = in_own_process(p, calamine_sheets, str(p), wanted)
+        values, hidden = in_own_process(p, calamine_sheets, str(p), wanted, by_content)
     else:
-        values, hidden = calamine_sheets(str(p), wanted)
+        values, hidden = calamine_sheets(str(p), wanted, by_content)
     # The _xlz sheet stays in ``values``: identity (xlz.core.identity) compares the two.
     try:
         digest = sha256 or sha256_of(p)

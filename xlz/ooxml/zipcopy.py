@@ -47,13 +47,19 @@ def _local_end(data: bytes, offset: int, compress_size: int, flags: int) -> int:
     return end
 
 
+# Excel, WPS and LibreOffice deflate at zlib's default level (6). At level 1 a
+# LibreOffice-saved 项目信息 of 5 MB deflated to 517 KB instead of its 301 KB and the
+# workbook grew 60 % on every validate; level 6 gives it back within 0.2 % for ~30 ms more.
+DEFAULT_LEVEL = 6
+
+
 def rewrite(data: bytes, replacements: dict[str, bytes], out: BinaryIO,
-            level: int = 1) -> None:
+            level: int = DEFAULT_LEVEL) -> None:
     """Write ``data`` (a zip package) to ``out`` with the named parts' contents replaced.
 
-    Every other part is copied byte for byte; replaced parts are deflated and keep their
-    name, timestamps, attributes and position in the package. Level 1: worksheet XML
-    compresses almost as well as at level 6 (repetitive markup) in a third of the time."""
+    Every other part is copied byte for byte; replaced parts are deflated at ``level``
+    (default: the level office applications use, so that a rewritten workbook keeps its
+    size) and keep their name, timestamps, attributes and position in the package."""
     count, cd_size, cd_offset, comment = _eocd(data)
     pending = dict(replacements)
     central: list[bytes] = []

@@ -22,8 +22,9 @@ from xlz.core.identity import Identity, evidence_of, identify
 from xlz.core.plan import Plan, load_plan
 from xlz.core.validator import Validation, validate_values
 from xlz.core.workbook import WorkbookData
-from xlz.io.intake import WRITABLE_FORMATS, InputError, classify
+from xlz.io.intake import WRITABLE_FORMATS, InputError, classify, misnamed
 from xlz.io.read import read_workbook
+from xlz.io.writelock import exclusive
 
 PathLike = str | os.PathLike[str]
 
@@ -37,7 +38,7 @@ class FileResult:
     format: str
     written: bool = False  # the file itself was modified (in place)
     report_path: str | None = None  # a report workbook written beside the file
-    mode: str = "check"  # "inplace" | "report" | "check" | "fill"
+    mode: str = "check"  # "inplace" | "report" | "check" | "fill" | "skipped"
     skipped_formula_cells: tuple[str, ...] = ()  # reserved cells left alone (live formulas)
 
     @property
@@ -75,6 +76,10 @@ def _run(path: PathLike, plan: Plan | None, *, write: bool
     ctx = identify_workbook(data, plan, name=p.name)
     validation = validate_values(data.sheets, ctx.plan, source=p.name)
     validation.report.findings[:0] = ctx.findings
+    wrong = misnamed(p, fmt)
+    if wrong is not None:  # read as what it is; the clerk should know what that is
+        validation.report.findings.insert(0, _file_finding("file.suffix_mismatch", p.name,
+                                                           **wrong))
     return p, data, ctx, validation
 
 
@@ -83,16 +88,30 @@ def validate(path: PathLike, *, check: bool = False, plan: Plan | str | None = N
              now: dt.datetime | None = None) -> FileResult:
     """Validate one workbook. Writes findings into its reserved places (校验提示, 校验结果,
     the status on 填报说明), or — for a file that is not an xlz template, lost its
-    reserved places, or is .xls/.ods — into ``<name>.校验报告.xlsx`` beside it.
-    ``check=True`` writes nothing. Raises :class:`InputError` for unusable files and
+    reserved places, or is .xls/.ods — into ``<file name>.校验报告.xlsx`` beside it.
+    ``check=True`` writes nothing. xlz's own report workbooks are skipped (mode
+    ``skipped``, a ``file.own_report`` note). While it reads and writes, the file is
+    locked against another xlz run (:mod:`xlz.io.writelock`; ``output.busy`` after a
+    minute's wait). Raises :class:`InputError` for unusable files and
     :class:`OutputError` when the result cannot be written (the file stays as it was);
     never anything but an :class:`XlzError`."""
+    if check:
+        return _validate(path, check=True, plan=plan, now=now)
+    with exclusive(path):  # read → patch → replace, never interleaved with a fill
+        return _validate(path, check=False, plan=plan, now=now)
+
+
+def _validate(path: PathLike, *, check: bool, plan: Plan | str | None,
+              now: dt.datetime | None) -> FileResult:
     from xlz.books.reportbook import report_path, write_report_workbook
     from xlz.io.inplace import find_places, patch_package, state_of, validation_edits
 
     resolved = load_plan(plan) if isinstance(plan, str) else plan
     # A file we would only report on may be open or read-only: check that after reading.
     p, data, ctx, validation = _run(path, resolved, write=False)
+    if ctx.kind == "report":  # our own output: never a report on a report
+        return FileResult(str(p), Report(source=p.name, findings=list(ctx.findings)),
+                          data.format, mode="skipped")
     report = validation.report
     result = FileResult(str(p), report, data.format)
     if check:
@@ -129,12 +148,25 @@ def fill(path: PathLike, *, plan: Plan | str | None = None) -> FileResult:
     """Fill 任务分解 (restore the formulas, cached values = Python's :func:`progress`)
     and 载体汇总 (附件4 layout) of a town workbook, in place. Raises InputError when
     the file cannot be filled (not a template, .xls/.ods, summary sheets missing),
-    OutputError when it cannot be written; never anything but an XlzError."""
+    OutputError when it cannot be written; never anything but an XlzError. Locked
+    against another xlz run on the same file, as :func:`validate` is."""
+    with exclusive(path):
+        return _fill(path, plan=plan)
+
+
+def _fill(path: PathLike, *, plan: Plan | str | None) -> FileResult:
     from xlz.io.inplace import fill_edits, fill_places, patch_package
 
     resolved = load_plan(plan) if isinstance(plan, str) else plan
     p, data, ctx, validation = _run(path, resolved, write=True)
+    if ctx.kind == "report":
+        raise InputError("file.own_report", f"文件“{p.name}”是 xlz 生成的校验报告，不能生成汇总，"
+                         "原文件未改动。请对原来的填报表生成汇总。", p)
     if data.format not in WRITABLE_FORMATS:
+        wrong = misnamed(p, data.format)
+        if wrong is not None:
+            raise InputError("file.suffix_mismatch", RULES["file.suffix_mismatch"].format(
+                file=p.name, **wrong) + "未生成汇总，原文件未改动。", p)
         raise InputError("file.format_not_writable",
                          f"文件“{p.name}”是 {data.format} 格式，不能生成汇总。"
                          "请在 Excel/WPS 中另存为 .xlsx 后重试。", p)
