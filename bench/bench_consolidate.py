@@ -15,6 +15,12 @@ patched into its metadata, which takes seconds instead of 500 template builds.
 
     .venv/bin/python bench/bench_consolidate.py --city [--repeat N]
 
+    .venv/bin/python bench/bench_consolidate.py --ledger [--repeat N]
+
+``--ledger`` times what recording the round in the ledger costs (issue 12: at most
++20 %): each repeat runs ``--no-ledger`` and then a fresh ledger (every input archived,
+the worst case), and prints the median of the paired overheads.
+
 ``--city`` is the city office's real inbox: 13 towns × 4,000 rows, xlz alone. Its figure
 to watch is CPU seconds against wall seconds: well above 1× means both cores worked.
 
@@ -151,6 +157,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1,
                         help="run both contenders this many times, alternating; the ratio "
                              "is then that of the medians (a noisy machine)")
+    parser.add_argument("--ledger", action="store_true",
+                        help="the ledger's overhead: paired runs without and with it")
     args = parser.parse_args()
     if args.city:
         args.towns, args.rows, args.skip_naive = 13, 4000, True
@@ -166,6 +174,9 @@ def main() -> None:
               file=sys.stderr)
         xlz = [sys.executable, "-m", "xlz", "consolidate", str(inbox), "--out",
                str(folder / "city.xlsx"), "--plan", str(plan), "--json"]
+        if args.ledger:
+            ledger_overhead(xlz, folder, args.repeat)
+            return
         ours_runs: list[tuple[float, float, float]] = []  # wall s, peak MB, CPU s
         naive_runs: list[tuple[float, float, float]] = []
         rows = naive_rows = 0
@@ -210,6 +221,30 @@ def main() -> None:
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def ledger_overhead(xlz: list[str], folder: Path, repeat: int) -> None:
+    """Paired runs: without the ledger, then with a fresh one (all inputs archived)."""
+    pairs: list[tuple[float, float, float, float]] = []  # wall, CPU without; wall, CPU with
+    for i in range(repeat):
+        bare, _, bare_cpu, _ = run_child([*xlz, "--no-ledger"])
+        ledger = folder / f"ledger-{i}" / "台账.sqlite"
+        shutil.rmtree(ledger.parent, ignore_errors=True)  # a fresh ledger: the worst case
+        ledger.parent.mkdir()
+        kept, _, kept_cpu, _ = run_child([*xlz, "--ledger", str(ledger)])
+        pairs.append((bare, bare_cpu, kept, kept_cpu))
+        print(f"  第 {i + 1} 对：无台账 {bare:.2f} s（CPU {bare_cpu:.2f} s），"
+              f"记入台账 {kept:.2f} s（CPU {kept_cpu:.2f} s），+{kept / bare - 1:.1%}",
+              file=sys.stderr)
+        shutil.rmtree(ledger.parent)
+    wall = statistics.median(k / b - 1 for b, _, k, _ in pairs)
+    cpu = statistics.median(kc / bc - 1 for _, bc, _, kc in pairs)
+    result = {"runs": repeat, "without_seconds": [round(p[0], 2) for p in pairs],
+              "with_seconds": [round(p[2], 2) for p in pairs],
+              "overhead_wall_median": round(wall, 3), "overhead_cpu_median": round(cpu, 3)}
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    print(f"台账开销（成对运行的中位数）：墙钟 +{wall:.1%}，CPU +{cpu:.1%}（目标 ≤ 20 %）",
+          file=sys.stderr)
 
 
 if __name__ == "__main__":

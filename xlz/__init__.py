@@ -42,6 +42,10 @@ _EXPORTS: dict[str, str] = {
     "Issue": "xlz.core.consolidation",
     "WorkbookData": "xlz.core.workbook",
     "Tally": "xlz.core.summary",
+    # The ledger: every consolidation recorded as a round (docs/ledger.md)
+    "Ledger": "xlz.io.ledger.read",
+    "Round": "xlz.io.ledger.read",
+    "RecordedRound": "xlz.core.roundrecord",
     # Findings and the rule catalogue
     "Finding": "xlz.core.findings",
     "Report": "xlz.core.findings",
@@ -118,10 +122,12 @@ if TYPE_CHECKING:
         load_plan,
     )
     from xlz.core.plancheck import check_plan
+    from xlz.core.roundrecord import RecordedRound
     from xlz.core.summary import MetricProgress, Tally, progress, render_direction
     from xlz.core.validator import PlanCache, Record, SheetValues, Validation, validate_values
     from xlz.core.workbook import WorkbookData
     from xlz.io.intake import sniff
+    from xlz.io.ledger.read import Ledger, Round
     from xlz.ooxml.limits import Limits
     from xlz.ops.consolidate import ConsolidationResult, consolidate
     from xlz.ops.workbook import FileResult, fill, validate
@@ -165,6 +171,7 @@ __all__ = [
     "Issue",
     "KeyField",
     "LeadingGroup",
+    "Ledger",
     "Limits",
     "MetricProgress",
     "Office",
@@ -176,7 +183,9 @@ __all__ = [
     "PlanCache",
     "PlanError",
     "Record",
+    "RecordedRound",
     "Report",
+    "Round",
     "Row",
     "Rule",
     "Severity",

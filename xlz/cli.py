@@ -466,13 +466,20 @@ def fill_command(files: tuple[str, ...], as_json: bool, plan_name: str | None) -
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出汇总摘要（stdout）")
 @click.option("--force", is_flag=True,
               help="--out 已存在且不是市级汇总表时也覆盖它（默认拒绝，以免覆盖他人文件）")
+@click.option("--ledger", "ledger", type=click.Path(dir_okay=False),
+              help="台账文件（默认：市级汇总表旁的“科技招商台账.sqlite”）")
+@click.option("--no-ledger", is_flag=True, help="本次汇总不记入台账（如试算）")
+@click.option("--period", "period", metavar="YYYY-MM-DD",
+              help="本期的截至日期（默认：报送文件中最晚的“数据截至日期”，都没有时取今天）")
 @PLAN_OPTION
 def consolidate_command(sources: tuple[str, ...], out: str, as_json: bool, force: bool,
+                        ledger: str | None, no_ledger: bool, period: str | None,
                         plan_name: str | None) -> None:
     """汇总各镇区报送：来源可以是文件、文件夹、.zip 压缩包、.eml 邮件，可混合。
 
     以模板标识识别镇区；同一镇区多次报送以最新的为准；有错误的文件不计入汇总，
     其内容列入“问题清单”。原文件不会被改动；--out 不能是报送文件本身。
+    每次汇总记入台账（一期一轮，同一期重新汇总时替换该期），报送文件原样存档在台账旁。
 
     退出码：0 全部通过，1 有文件未通过校验或无法读取，2 没有任何可读的文件。"""
     from xlz.ops.consolidate import consolidate
@@ -488,7 +495,8 @@ def consolidate_command(sources: tuple[str, ...], out: str, as_json: bool, force
 
         try:
             result = consolidate(list(sources), out, plan, on_file=seen, on_start=start,
-                                 force=force)
+                                 force=force, period=period,
+                                 ledger=False if no_ledger else ledger)
         except Exception as exc:  # the city workbook could not be written (disk full…)
             cause = _os_error_in(exc)
             if cause is None:
@@ -509,6 +517,13 @@ def consolidate_command(sources: tuple[str, ...], out: str, as_json: bool, force
         first = f.report.errors[0].message if f.report.errors else ""
         click.echo(f"  ✗ {f.name}：{first}", err=True)
     click.echo(f"市级汇总表：{result.out}", err=True)
+    if result.round is not None:
+        r = result.round
+        again = f"，第 {r.revision} 次汇总本期，已替换上次的记录" if r.revision > 1 else ""
+        click.echo(f"已记入台账：{r.path}，第 {r.number} 轮（截至 {r.period.isoformat()}；"
+                   f"{r.period_text}{again}）", err=True)
+    else:
+        click.echo("未记入台账（--no-ledger）", err=True)
     sys.exit(result.exit_code)
 
 

@@ -419,6 +419,34 @@ _FILE_RULES: tuple[Rule, ...] = (
         "output.write_failed", E, Check.FILE, "写入失败",
         "无法写入“{file}”（{reason}），原文件未改动。请检查磁盘和文件夹后重试。",
     ),
+    # The ledger (xlz.io.ledger, docs/ledger.md): refused before anything is read.
+    Rule(
+        "ledger.not_ledger", E, Check.FILE, "台账文件不是 xlz 台账",
+        "“{file}”已存在，但不是 xlz 的科技招商台账（{reason}），为免损坏他人文件，"
+        "未读取也未写入任何文件。请用 --ledger 另选台账文件名。",
+    ),
+    Rule(
+        "ledger.newer", E, Check.FILE, "台账由更新版本的 xlz 建立",
+        "台账“{file}”由更新版本的 xlz 建立（台账格式第 {found} 版，本程序只认识到第 {known} 版），"
+        "未读取也未写入任何文件。请升级 xlz 后重试。",
+    ),
+    Rule(
+        "ledger.locked", E, Check.FILE, "台账正被占用",
+        "台账“{file}”正被另一个程序（或另一次汇总）占用，未写入任何内容。"
+        "请等它结束或关闭打开台账的程序后重试。",
+    ),
+    Rule(
+        "ledger.not_found", E, Check.FILE, "找不到台账",
+        "找不到台账“{file}”。请检查路径；台账在第一次汇总时建立在市级汇总表旁边（科技招商台账.sqlite）。",
+    ),
+    Rule(
+        "ledger.no_round", E, Check.FILE, "台账中没有这一期",
+        "台账“{file}”中没有截至 {period} 的一期。已有：{known}。",
+    ),
+    Rule(
+        "ledger.bad_period", E, Check.FILE, "期次日期无法识别",
+        "期次“{value}”不是日期。请写成 年-月-日，如 2026-06-30。",
+    ),
     # The installation and xlz itself (xlz.core.errors.PackageError).
     Rule(
         "package.broken", E, Check.FILE, "安装不完整",

@@ -244,7 +244,10 @@ class Expander:
         folder = folder.resolve()
         # Sorted walk: the same inbox gives the same order (and the same workbook).
         for root, dirs, files in os.walk(folder):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            # Hidden folders, and an excluded one (the ledger's archive of inputs beside a
+            # city workbook kept in the inbox: its copies are not new submissions).
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                             and Path(root, d).resolve() not in self.exclude)
             for name in sorted(files):
                 if name.startswith((".", "~$")):  # hidden files, Office lock files
                     continue

@@ -9,6 +9,7 @@ removed before this returns.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -29,11 +30,13 @@ from xlz.core.consolidation import (
 )
 from xlz.core.entries import ENTRY_SHEETS
 from xlz.core.plan import DEFAULT_PLAN, Plan, load_plan
+from xlz.core.roundrecord import RecordedRound
 from xlz.core.summary import Tally
 from xlz.core.validator import PlanCache, SheetColumns
 from xlz.io.boundary import ReaderFailed, untrusted
 from xlz.io.inbox import DEFAULT_LIMITS, Expander, Limits, SourceProblem, Submission
 from xlz.ops.pool import Examined, examine_in_pool, pool_size
+from xlz.ops.recording import Recorder, ledger_path
 
 Progress = Callable[[str], None]  # called once per submission, with its display name
 
@@ -49,6 +52,8 @@ class ConsolidationResult:
 
     out: Path
     consolidation: Consolidation
+    # Where the run was recorded as a round (None with ``ledger=False``); docs/ledger.md.
+    round: RecordedRound | None = None
 
     def tables(self) -> dict[str, list[dict[str, Any]]]:
         """The result as tables of plain rows, one dict per row: ``projects``,
@@ -144,6 +149,10 @@ class ConsolidationResult:
             "rows": {"projects": len(c.projects), "carriers": len(c.carriers),
                      "activities": len(c.activities)},
             "issues": len(c.issues),
+            "ledger": None if self.round is None else {
+                "path": str(self.round.path), "round": self.round.number,
+                "period": self.round.period.isoformat(),
+                "period_source": self.round.period_source, "revision": self.round.revision},
         }
 
 
@@ -264,10 +273,12 @@ def gather(sources: Iterable[str | os.PathLike[str]], plan: Plan, *,
            limits: Limits = DEFAULT_LIMITS, on_file: Progress | None = None,
            on_start: Callable[[int], None] | None = None,
            workers: int | None = None, context: BaseContext | None = None,
-           exclude: Iterable[str | os.PathLike[str]] = ()) -> Gathered:
+           exclude: Iterable[str | os.PathLike[str]] = (),
+           keep: Callable[[Submission], None] | None = None) -> Gathered:
     """Expand, read and examine every source. ``workers``: how many processes (default:
     as many as the amount of work pays for, see :func:`xlz.ops.pool.pool_size`);
-    ``context``: their start method (default: the platform's)."""
+    ``context``: their start method (default: the platform's); ``keep``: called with each
+    submission while its file still exists (the ledger archives its bytes)."""
     with Expander(limits, exclude=exclude) as expander:
         # Expand first (cheap: walking folders, unpacking mail) so progress has a total.
         items = list(expander.expand(sources))
@@ -290,6 +301,8 @@ def gather(sources: Iterable[str | os.PathLike[str]], plan: Plan, *,
             gathered.files.append(examined.file)
             gathered.project_rows.append(examined.project_rows)
             gathered.tallies.append(examined.tally)
+            if keep is not None and isinstance(item, Submission):
+                keep(item)
             if on_file is not None:
                 on_file(item.name)
         return gathered
@@ -305,6 +318,8 @@ def consolidate(
     limits: Limits = DEFAULT_LIMITS,
     workers: int | None = None,
     force: bool = False,
+    ledger: str | os.PathLike[str] | bool | None = None,
+    period: str | dt.date | None = None,
 ) -> ConsolidationResult:
     """Consolidate town workbooks (files, folders, ``.zip``, ``.eml``) into the city
     workbook ``out``. Bad inputs become findings; nothing here raises for a bad file.
@@ -312,18 +327,35 @@ def consolidate(
     ``out`` is checked before anything is read (:mod:`xlz.ops.city_output`): it must not
     be a submission, nor open in Excel/WPS, and an existing file is replaced only when it
     is a city workbook (or ``force``); a run that read nothing keeps an existing one.
-    These raise :class:`xlz.OutputError`."""
+    These raise :class:`xlz.OutputError`.
+
+    The run is recorded as a round in the ledger (docs/ledger.md): ``ledger`` is its path
+    (default ``科技招商台账.sqlite`` beside ``out``; ``False``: not recorded), ``period``
+    the date the figures stand at (default: the latest 数据截至日期 among accepted files,
+    else today). A ledger that is not one, is newer or is busy is refused before
+    anything is read (:class:`xlz.OutputError`, ``ledger.*``)."""
     from xlz.books.citybook import write_city_workbook
     from xlz.ops.city_output import check_city_output, keep_existing
 
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
     check_city_output(out, sources, force=force)
+    recorder = None if ledger is False else \
+        Recorder.checked(ledger_path(out, None if ledger is True else ledger), period)
     active = plan if isinstance(plan, Plan) else load_plan(plan or DEFAULT_PLAN)
     gathered = gather(sources, active, limits=limits, on_file=on_file, on_start=on_start,
-                      workers=workers, exclude=[out])
+                      workers=workers,
+                      exclude=[out, *(recorder.excluded() if recorder else ())],
+                      keep=recorder.keeper() if recorder else None)
     result = build_from(gathered.files, active, tallies=gathered.tallies)
     keep_existing(out, len(result.readable),
                   f"共 {len(result.files)} 个文件，均无法读取" if result.files else "来源中没有文件")
+    when = recorder.choose(result) if recorder else None
     path = write_city_workbook(result, out, project_rows=gathered.project_rows)
-    return ConsolidationResult(path, result)
+    done = ConsolidationResult(path, result)
+    if recorder is not None and when is not None:
+        from xlz import __version__
+
+        done.round = recorder.record(result, when, city_workbook=path,
+                                     exit_code=done.exit_code, xlz_version=__version__)
+    return done
