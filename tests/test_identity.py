@@ -139,7 +139,7 @@ CASES = [
          frozenset({"file.meta_conflict"})),
     Case("xlz-template-edited", (show_and_edit_meta(L.META_TEMPLATE, "city"),), False, None,
          frozenset({"file.meta_conflict"})),
-    Case("xlz-standard-edited", (show_and_edit_meta(L.META_STANDARD, "2"),), False, TOWN,
+    Case("xlz-standard-edited", (show_and_edit_meta(L.META_STANDARD, "3"),), False, TOWN,
          frozenset({"file.meta_conflict"})),
     # Without properties, _xlz alone speaks for the metadata — and the 镇区 cell on
     # 填报说明 contradicts it: no town.

@@ -28,6 +28,7 @@ import python_calamine as pc  # noqa: E402
 from openpyxl import load_workbook  # noqa: E402
 
 import xlz  # noqa: E402
+from tests.xlz_books import GUIDE  # noqa: E402
 from xlz import live  # noqa: E402
 from xlz.books.townbook import build_town_workbook  # noqa: E402
 from xlz.core.cells import cell_ref  # noqa: E402
@@ -50,7 +51,7 @@ def _entries(bad: int) -> dict[str, list[dict[str, Any]]]:
         projects.append(_project(100 + i, category=None, carrier="不存在的载体"))
     carriers = [{"seq": 1, "name": "凤凰科创园", "method": "新建载体", "level": "省级",
                  "type": "众创空间", "area": 5000, "progress": "在建"}]
-    return {"project": projects, "carrier": carriers}
+    return {"project": projects, "carrier": carriers, "guide": [GUIDE]}
 
 
 def _jsonable(value: Any) -> Any:

@@ -70,6 +70,13 @@ GOOD_AND_BAD: dict[str, list[dict[str, CellValue]]] = {
          "type": "专业孵化器", "specialty": "合成生物", "area": 5000, "progress": "在建"},
         {"seq": 2, "name": "缺领域孵化器", "method": "新建", "type": "专业孵化器"},
         {"seq": 3, "name": "皋加速科创园", "method": "升级", "area": -5, "level": "区级"},
+        # standard 2: an accreditation without its date, on a carrier still 在建
+        {"seq": 4, "name": "已认定孵化器", "method": "新建载体", "type": "孵化器", "area": 3000,
+         "progress": "在建", "accreditation": "省级"},
+        {"seq": 5, "name": "省级认定孵化器", "method": "盘活厂房", "type": "孵化器", "area": 4000,
+         "progress": "建成运营", "accreditation": "省级", "accredited_on": D(2023, 6, 1)},
+        {"seq": 6, "name": "坏认定", "method": "升级", "area": 1, "accreditation": "部级",
+         "accredited_on": "去年"},
     ],
     "activity": [
         {"seq": 1, "name": "合成生物路演", "month": 3, "host": "高新区", "type": "路演",
@@ -207,7 +214,7 @@ def test_differential_live_checks_equal_python_validator(typed_in_lo: Path) -> N
         assert _live_texts(grids[sheet.name], sheet) == expected[sheet.name], sheet.name
     # the bad rows really are bad, and the good ones clean
     assert set(expected[PROJECTS.name]) == {7, 8, 9, 10, 11, 14}
-    assert set(expected[CARRIERS.name]) == {3, 4}
+    assert set(expected[CARRIERS.name]) == {3, 4, 5, 7}
     assert set(expected[ACTIVITIES.name]) == {3, 4}
 
 

@@ -32,6 +32,7 @@ from xlz.core.layout import (
     META_SHEET,
     RESULT_HEADERS,
     RESULTS,
+    STANDARD_VERSION,
     STATUS_LABELS,
     STATUS_ROWS,
     TASK_HEADERS,
@@ -78,8 +79,8 @@ def test_town_structure_and_metadata(generated: list[Path], code: str) -> None:
     assert all(wb[n].sheet_state == "hidden" for n in wb.sheetnames[7:-1])
     assert all(wb[n].sheet_state == "visible" for n in TOWN_SHEETS)
     props = _custom_properties(path)
-    assert props == {"xlz.template": "town", "xlz.standard": "1", "xlz.plan": PLAN.id,
-                     "xlz.town": code, "xlz.generated": "2023-02-01T00:00:00"}
+    assert props == {"xlz.template": "town", "xlz.standard": STANDARD_VERSION,
+                     "xlz.plan": PLAN.id, "xlz.town": code, "xlz.generated": "2023-02-01T00:00:00"}
     meta = {r[0]: r[1] for r in wb[META_SHEET].iter_rows(values_only=True)}
     assert meta == props
     for sheet in ENTRY_SHEETS:

@@ -4,6 +4,7 @@ comparison of two packages (every zip part, and inside worksheet parts every cel
 from __future__ import annotations
 
 import atexit
+import datetime as dt
 import json
 import re
 import shutil
@@ -41,6 +42,10 @@ ENTRIES: dict[str, list[dict[str, Any]]] = {
 }
 
 
+# 填报信息 on 填报说明 (standard 2), as a clerk types it.
+GUIDE: dict[str, Any] = {"reporter": "王芳", "phone": "0513-87654321",
+                         "as_of": dt.date(2023, 6, 30)}
+
 _BUILT: dict[str, Path] = {}  # (town, entries) → a workbook built once per test session
 
 
@@ -63,6 +68,8 @@ def build(path: Path, entries: dict[str, list[dict[str, Any]]] | None = None,
     from xlz.books.townbook import build_town_workbook
 
     entries = ENTRIES if entries is None else entries
+    if "guide" not in entries:  # 数据截至日期 is required (standard 2): a clerk fills it
+        entries = {**entries, "guide": [GUIDE]}
     key = json.dumps([town, entries], sort_keys=True, ensure_ascii=False, default=str)
     built = _BUILT.get(key)
     if built is None:

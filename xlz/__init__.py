@@ -65,6 +65,12 @@ _EXPORTS: dict[str, str] = {
     "progress": "xlz.core.summary",
     "MetricProgress": "xlz.core.summary",
     "render_direction": "xlz.core.summary",
+    "carrier_progress": "xlz.core.summary",
+    "CarrierProgress": "xlz.core.summary",
+    # 填报说明's 填报人, 联系电话, 数据截至日期 (standard 2)
+    "GuideInfo": "xlz.core.guideinfo",
+    "CarrierCount": "xlz.core.plan",
+    "Reporting": "xlz.core.plan",
     # The plan
     "load_plan": "xlz.core.plan",
     "available_plans": "xlz.core.plan",
@@ -101,11 +107,13 @@ if TYPE_CHECKING:
     )
     from xlz.core.errors import InputError, OutputError, PackageError, PlanError, XlzError
     from xlz.core.findings import Finding, Report, Severity
+    from xlz.core.guideinfo import GuideInfo
     from xlz.core.plan import (
         DEFAULT_PLAN,
         Activity,
         Attachment2,
         Carrier,
+        CarrierCount,
         Category,
         CityTargets,
         KeyField,
@@ -114,6 +122,7 @@ if TYPE_CHECKING:
         Park,
         Person,
         Plan,
+        Reporting,
         Staffing,
         TargetRow,
         Town,
@@ -123,7 +132,14 @@ if TYPE_CHECKING:
     )
     from xlz.core.plancheck import check_plan
     from xlz.core.roundrecord import RecordedRound
-    from xlz.core.summary import MetricProgress, Tally, progress, render_direction
+    from xlz.core.summary import (
+        CarrierProgress,
+        MetricProgress,
+        Tally,
+        carrier_progress,
+        progress,
+        render_direction,
+    )
     from xlz.core.validator import PlanCache, Record, SheetValues, Validation, validate_values
     from xlz.core.workbook import WorkbookData
     from xlz.io.intake import sniff
@@ -156,6 +172,8 @@ __all__ = [
     "Activity",
     "Attachment2",
     "Carrier",
+    "CarrierCount",
+    "CarrierProgress",
     "Category",
     "CellValue",
     "Change",
@@ -166,6 +184,7 @@ __all__ = [
     "ConsolidationResult",
     "FileResult",
     "Finding",
+    "GuideInfo",
     "Input",
     "InputError",
     "Issue",
@@ -185,6 +204,7 @@ __all__ = [
     "Record",
     "RecordedRound",
     "Report",
+    "Reporting",
     "Round",
     "Row",
     "Rule",
@@ -202,6 +222,7 @@ __all__ = [
     "XlzError",
     "__version__",
     "available_plans",
+    "carrier_progress",
     "check_plan",
     "consolidate",
     "fill",

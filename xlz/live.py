@@ -167,7 +167,8 @@ def validate_book(book: Any, *, now: dt.datetime | None = None) -> Report:
 
     data = read_book(book)
     ctx = identify_book(data)
-    validation = validate_values(data.sheets, ctx.plan, source=base_name(data.path))
+    validation = validate_values(data.sheets, ctx.plan, source=base_name(data.path),
+                                 standard=ctx.standard)
     report = validation.report
     report.findings[:0] = ctx.findings
     places = find_places(data)
@@ -185,7 +186,8 @@ def fill_book(book: Any) -> Report:
 
     data = read_book(book)
     ctx = identify_book(data)
-    validation = validate_values(data.sheets, ctx.plan, source=base_name(data.path))
+    validation = validate_values(data.sheets, ctx.plan, source=base_name(data.path),
+                                 standard=ctx.standard)
     report = validation.report
     report.findings[:0] = ctx.findings
     if not ctx.accepted or ctx.town is None or fill_missing(data, validation):

@@ -15,7 +15,7 @@ import operator
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from xlz.books.xlsxwriter_internals import style_index
 from xlz.core import layout as L
@@ -23,8 +23,8 @@ from xlz.core.catalogue import RULES
 from xlz.core.consolidation import STATUS_TEXT, Consolidation, FileResult, Row
 from xlz.core.entries import ACTIVITIES, PROJECTS
 from xlz.core.errors import output_error
-from xlz.core.plan import METRICS, Metric
-from xlz.core.summary import render_direction
+from xlz.core.plan import METRICS, CarrierTarget, Metric
+from xlz.core.summary import carrier_progress, render_direction
 from xlz.core.text import match_key
 from xlz.core.validator import Record, SheetColumns
 from xlz.io.output import replacing
@@ -38,7 +38,6 @@ COMPUTED_TOTAL_LABEL = L.CITY_TOTAL_LABEL
 PRINTED_TOTAL_LABEL = L.CITY_PRINTED_TOTAL_LABEL
 NO_TARGET = "—"  # 附件2 printed no target: never shown as 0 %
 PROVENANCE = L.CITY_PROVENANCE_HEADERS
-INCUBATOR_TYPES = ("孵化器", "专业孵化器")
 
 class _Sheet:
     """A worksheet written row by row (constant_memory), text always as text."""
@@ -179,11 +178,13 @@ def _short(metric: Metric) -> str:
 
 def _city_targets(s: _Sheet, c: Consolidation) -> None:
     targets = c.plan.city_targets
-    area = sum(r.record.values.get("area") or 0 for r in c.carriers)
+    # What counts toward the carrier targets is the plan's rule (plan.carrier_counts).
+    carried = {p.target_key: p for p in carrier_progress((r.record for r in c.carriers),
+                                                         c.plan)}
 
-    def incubators(level: str) -> int:
-        return sum(1 for r in c.carriers if r.record.values.get("level") == level
-                   and r.record.values.get("type") in INCUBATOR_TYPES)
+    def counted(key: CarrierTarget) -> tuple[float, str]:
+        found = carried.get(key)
+        return (found.done, found.note) if found is not None else (0, "计划未规定计数规则")
 
     s.line([L.CITY_TARGET_TITLE, "目标", "完成", "完成率", "说明"], s.f["header"])
     labels = L.CITY_TARGET_LABELS
@@ -192,12 +193,8 @@ def _city_targets(s: _Sheet, c: Consolidation) -> None:
          "已签约、已注册、已投产的项目"),
         (labels["platform"], targets.platform, c.done_total["platform"], ""),
         (labels["fund"], targets.fund, c.done_total["fund"], ""),
-        (labels["incubation_area_m2"], targets.incubation_area_m2, area,
-         "各镇区孵化载体表“孵化面积”之和"),
-        (labels["new_national_incubators"], targets.new_national_incubators,
-         incubators("国家级"), "载体级别为国家级的孵化器、专业孵化器"),
-        (labels["new_provincial_incubators"], targets.new_provincial_incubators,
-         incubators("省级"), "载体级别为省级的孵化器、专业孵化器"),
+        *((labels[key], getattr(targets, key), *counted(key))
+          for key in get_args(CarrierTarget)),
     ]
     for label, target, done, note in rows:
         fmt = s.f["area"] if "面积" in label else s.f["cell"]

@@ -107,6 +107,8 @@ class Formats:
     value: Format
     guide_head: Format
     guide_text: Format
+    guide_input: Format  # 填报信息 on 填报说明: typed by the clerk, bordered like the status
+    guide_date: Format
     input: Format
     input_date: Format
     input_text: Format
@@ -131,6 +133,8 @@ def formats(wb: xlsxwriter.Workbook) -> Formats:
         value=f({**border}),
         guide_head=f({"bold": True, "valign": "top", "text_wrap": True}),
         guide_text=f({"text_wrap": True, "valign": "top"}),
+        guide_input=f({**border, "locked": False, "num_format": "@"}),
+        guide_date=f({**border, "locked": False, "num_format": "yyyy-mm-dd"}),
         input=f({"locked": False}),
         input_date=f({"locked": False, "num_format": "yyyy-mm-dd"}),
         input_text=f({"locked": False, "num_format": "@"}),

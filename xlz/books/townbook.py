@@ -18,12 +18,14 @@ sheet part): 项目信息 shrinks from 3.8 MB of XML to ~100 KB, cached values u
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import xlsxwriter
 from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
 
 from xlz.books.common import (
     DATE_MAX,
@@ -43,13 +45,17 @@ from xlz.books.common import (
     write_value,
 )
 from xlz.core import formulas as fx
+from xlz.core.catalogue import RULES
 from xlz.core.cells import CellValue, column_letter
 from xlz.core.entries import ENTRY_SHEETS, Column, EntrySheet, Kind
 from xlz.core.findings import Severity
 from xlz.core.guide import guide_sections
+from xlz.core.guideinfo import as_of_range
 from xlz.core.layout import (
     CARRIER_SUMMARY,
     CARRIER_SUMMARY_HEADERS,
+    CONTACT_LABELS,
+    CONTACT_ROWS,
     ENTRY_CAPACITY,
     FIRST_DATA_ROW,
     GUIDE,
@@ -178,6 +184,10 @@ def _entry_sheet(wb: xlsxwriter.Workbook, fm: Formats, plan: Plan, sheet: EntryS
     ws.freeze_panes(HEADER_ROW, 2)
     ws.autofilter(hdr, 0, last - 1, len(cols) - 1)
     print_setup(ws)
+    # The clerk's columns only: 实时检查 holds a formula on every prepared row, so
+    # without a print area an empty template printed a dozen pages of blank rows. Inside
+    # this area an empty page is skipped (Excel, WPS, LibreOffice); filled rows print.
+    ws.print_area(hdr, 0, max(last, FIRST_DATA_ROW + len(rows)) - 1, len(inputs) - 1)
     protect(ws, entry=True)
     # xlsxwriter names worksheet parts by position: sheet1.xml is the first sheet.
     part = f"xl/worksheets/sheet{ws.index + 1}.xml"
@@ -187,7 +197,41 @@ def _entry_sheet(wb: xlsxwriter.Workbook, fm: Formats, plan: Plan, sheet: EntryS
 # ------------------------------------------------------------------ library sheets
 
 
-def _guide_sheet(wb: xlsxwriter.Workbook, fm: Formats, plan: Plan, town: Town) -> None:
+def _contact_rows(ws: Worksheet, fm: Formats, plan: Plan,
+                  info: Mapping[str, CellValue]) -> None:
+    """填报人, 联系电话, 数据截至日期 (standard 2): unlocked cells beside their labels, with
+    data validation where typing can be checked (the validator checks them all)."""
+    first, last = as_of_range(plan)
+    as_of_hint = (f"必填：本表数据截至的日期，如 {plan.year}-06-30；"
+                  f"应在 {first.isoformat()} 至 {last.isoformat()} 之间")
+    phone = RULES["guide.phone.invalid"].params["expected"]
+    rules: dict[str, dict[str, Any]] = {
+        "reporter": {"validate": "length", "criteria": "<=", "value": 50,
+                     "input_message": "填写本表的经办人姓名"},
+        # A formula cannot check a phone number's form (docs/rules.md): the length keeps
+        # out slips, the validator does the rest.
+        "phone": {"validate": "length", "criteria": "between", "minimum": 7, "maximum": 40,
+                  "error_type": "warning", "input_message": f"填报人的{phone}"[:255],
+                  "error_message": f"请填写{phone}"[:255]},
+        "as_of": {"validate": "date", "criteria": "between",
+                  "minimum": dt.datetime.combine(first, dt.time()),
+                  "maximum": dt.datetime.combine(last, dt.time()),
+                  "input_message": as_of_hint, "error_message": as_of_hint},
+    }
+    for key, label in CONTACT_LABELS.items():
+        r = CONTACT_ROWS[key] - 1
+        fmt = fm.guide_date if key == "as_of" else fm.guide_input
+        ws.write_string(r, 0, label, fm.label)
+        ws.write_blank(r, 1, None, fmt)
+        if key in info:
+            write_value(ws, r, 1, info[key], fmt)
+        opts = rules[key]
+        opts.setdefault("error_type", "stop")
+        ws.data_validation(r, 1, r, 1, {"input_title": label, "error_title": label, **opts})
+
+
+def _guide_sheet(wb: xlsxwriter.Workbook, fm: Formats, plan: Plan, town: Town,
+                 info: Mapping[str, CellValue]) -> None:
     ws = new_worksheet(wb, GUIDE)
     ws.set_column(0, 0, 24)
     ws.set_column(1, 1, 96)
@@ -201,7 +245,8 @@ def _guide_sheet(wb: xlsxwriter.Workbook, fm: Formats, plan: Plan, town: Town) -
         r = STATUS_ROWS[key] - 1
         ws.write_string(r, 0, label, fm.label)
         ws.write_string(r, 1, values[key], fm.value)
-    r = max(STATUS_ROWS.values()) + 1
+    _contact_rows(ws, fm, plan, info)
+    r = max(CONTACT_ROWS.values()) + 1
     for head, text in guide_sections(plan, town):
         ws.write_string(r, 0, head, fm.guide_head)
         ws.write_string(r, 1, text, fm.guide_text)
@@ -282,10 +327,11 @@ def town_state(plan: Plan, town_code: str, entries: Entries | None = None
 
 def build_town_workbook(plan: Plan, town_code: str, path: str | Path,
                         entries: Entries | None = None) -> Path:
-    """Write the town template (optionally with entries typed into its entry sheets)."""
+    """Write the town template (optionally with entries typed into its entry sheets, and
+    under the key ``"guide"`` one mapping of 填报信息: ``reporter``, ``phone``, ``as_of``)."""
     town = plan.town(town_code)
     entries = entries or {}
-    unknown = set(entries) - {s.key for s in ENTRY_SHEETS}
+    unknown = set(entries) - {s.key for s in ENTRY_SHEETS} - {"guide"}
     if unknown:
         raise ValueError(f"unknown entry sheets: {sorted(unknown)}")
     validation, done = town_state(plan, town_code, entries)
@@ -294,7 +340,8 @@ def build_town_workbook(plan: Plan, town_code: str, path: str | Path,
     wb = new_workbook(out)
     fm = formats(wb)
     meta = write_metadata(wb, plan, "town", town.code, town_file_name(plan, town)[:-5])
-    _guide_sheet(wb, fm, plan, town)
+    guide = entries.get("guide", ())
+    _guide_sheet(wb, fm, plan, town, guide[0] if guide else {})
     shared = dict(_entry_sheet(wb, fm, plan, sheet, entries.get(sheet.key, ()), validation)
                   for sheet in ENTRY_SHEETS)
     _task_sheet(wb, fm, plan, town, done)

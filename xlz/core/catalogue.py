@@ -128,6 +128,7 @@ def _column_rules(sheet: EntrySheet, col: Column) -> list[Rule]:
 
 
 _SIGNED = ("已签约", "已注册", "已投产")
+_ACCREDITED = ("国家级", "省级", "市级")  # 认定级别 other than 无
 
 _CROSS_RULES: tuple[Rule, ...] = (
     Rule(
@@ -175,10 +176,51 @@ _CROSS_RULES: tuple[Rule, ...] = (
         expected=("预审通过",),
     ),
     Rule(
+        "carrier.accredited_on.required_if", E, Check.REQUIRED_IF, "已认定的载体须填认定时间",
+        "{address}「认定时间」为空：认定级别为国家级、省级、市级时必须填写认定日期，如 2023-09-30"
+        "（只有计划年度内的认定才计入新增孵化器）。",
+        "孵化载体", "accredited_on", ("accredited_on", "accreditation"),
+        when=(Condition("accreditation", _ACCREDITED),),
+    ),
+    Rule(
+        "carrier.progress.expected_if", W, Check.EXPECTED_IF, "已认定的载体应已建成运营",
+        "{address}「建设进度」为“{value}”，但该载体已填认定级别。获得认定的载体应已建成运营，"
+        "请核对建设进度或认定级别。",
+        "孵化载体", "progress", ("progress", "accreditation"),
+        when=(Condition("accreditation", _ACCREDITED),), expected=("建成运营",),
+    ),
+    Rule(
         "carrier.specialty.required_if", E, Check.REQUIRED_IF, "专业孵化器须填专业领域",
         "{address}「专业领域」为空：载体类型为专业孵化器时必须填写专业领域，如“合成生物”。",
         "孵化载体", "specialty", ("specialty", "type"),
         when=(Condition("type", ("专业孵化器",)),),
+    ),
+)
+
+# 填报说明's 填报信息 (standard 2), checked by xlz.core.guideinfo: the date the figures
+# stand at decides the round a file belongs to, so it must be there and plausible.
+_GUIDE_RULES: tuple[Rule, ...] = (
+    Rule(
+        "guide.as_of.required", E, Check.REQUIRED, "数据截至日期必填",
+        "{address}「数据截至日期」为空。请填写本表数据截至的日期，如 2023-06-30"
+        "（市里按这个日期把各镇区的报送归入同一期）。",
+        "填报说明", "as_of", ("as_of",),
+    ),
+    Rule(
+        "guide.as_of.invalid", E, Check.INVALID, "数据截至日期格式不对",
+        "{address}「数据截至日期」填写了“{value}”，无法识别。请填写日期，如 2023-06-30。",
+        "填报说明", "as_of", ("as_of",), params={"expected": "日期，如 2023-06-30"},
+    ),
+    Rule(
+        "guide.as_of.out_of_range", E, Check.IN_YEAR, "数据截至日期不在计划年度内",
+        "{address}「数据截至日期」{day}不在{first}至{last}之间。本表填报的是{year}年的"
+        "工作进展，请核对日期（年底数据可以填到次年年初）。",
+        "填报说明", "as_of", ("as_of",),
+    ),
+    Rule(
+        "guide.phone.invalid", W, Check.INVALID, "联系电话格式不对",
+        "{address}「联系电话」填写了“{value}”，无法识别。请填写{expected}。",
+        "填报说明", "phone", ("phone",), params={"expected": _KIND_EXPECTED[Kind.PHONE]},
     ),
 )
 
@@ -495,6 +537,7 @@ def _build() -> dict[str, Rule]:
         for col in sheet.input_columns:
             rules.extend(_column_rules(sheet, col))
     rules.extend(_CROSS_RULES)
+    rules.extend(_GUIDE_RULES)
     rules.extend(_STRUCTURE_RULES)
     rules.extend(_FILE_RULES)
     rules.extend(_PLAN_RULES)

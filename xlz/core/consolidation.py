@@ -30,6 +30,7 @@ from xlz.core.catalogue import RULES
 from xlz.core.cells import CellValue, display
 from xlz.core.entries import ENTRY_SHEETS, EntrySheet
 from xlz.core.findings import Finding, Report, Severity
+from xlz.core.guideinfo import GuideInfo
 from xlz.core.identity import Identity, evidence_of
 from xlz.core.identity import base_name as base_name  # re-exported: the name in a display name
 from xlz.core.identity import identify as decide_identity
@@ -99,12 +100,19 @@ class SubmittedFile:
     validation: Validation | None = None
     status: Status = "unreadable"
     template_version: str = ""  # "标准1 / rugao-2023"
+    standard: str | None = None  # the standard version its metadata names
     superseded_by: FileResult | None = None
     changes: tuple[Change, ...] = ()
 
     @property
     def name(self) -> str:
         return self.input.name
+
+    @property
+    def guide(self) -> GuideInfo | None:
+        """填报人, 联系电话 and 数据截至日期 from its 填报说明 (standard 2; all None for a
+        standard-1 file), or None when the file could not be read."""
+        return None if self.validation is None else self.validation.guide
 
     def records(self, sheet_key: str) -> list[Record]:
         if self.validation is None:
@@ -213,6 +221,7 @@ def identify(result: FileResult, plan: Plan) -> Identity:
     found = decide_identity(evidence_of(data, result.name), plan, source=result.name)
     result.report.extend(found.findings)
     result.template_version = found.version_text
+    result.standard = found.standard
     result.town = found.town
     return found
 
@@ -270,7 +279,8 @@ def examine_with_columns(item: Input, plan: Plan, *, keep_values: bool = True,
         result.status = "skipped"
         return result, {}
     result.validation, columns = validate_with_columns(item.data.sheets, plan,
-                                                       source=item.name, cache=cache)
+                                                       source=item.name, cache=cache,
+                                                       standard=result.standard)
     result.report.extend(result.validation.report.findings)
     result.status = "accepted" if result.report.ok and result.town is not None else "rejected"
     if not keep_values:

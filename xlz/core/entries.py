@@ -68,7 +68,7 @@ FINDINGS_HEADER = "校验提示"  # written by `xlz validate`
 LIVE_CHECK_HEADER = "实时检查"  # formula column compiled from the rule catalogue
 
 _FINDINGS = Column("findings", FINDINGS_HEADER, Kind.LIBRARY, width=40,
-                   hint="由“校验本表”按钮或 xlz validate 写入，请勿手工填写")
+                   hint="由“校验本表”按钮（或市里校验时）写入，请勿手工填写")
 _LIVE = Column("live_check", LIVE_CHECK_HEADER, Kind.LIBRARY, width=40,
                hint="公式自动检查，填写时即时显示问题，请勿修改")
 
@@ -130,6 +130,12 @@ CARRIERS = EntrySheet(
                hint="必填，单位平方米，不小于0"),
         Column("progress", "建设进度", Kind.CHOICE, choices="建设进度", invalid=W, width=10,
                hint="谋划中、在建、建成运营"),
+        # Standard 2: what the incubator targets count is an accreditation won, not the
+        # level planned above (载体级别, 附件4's 建设方向). Absent from standard-1 files.
+        Column("accreditation", "认定级别", Kind.CHOICE, choices="认定级别", width=10,
+               hint="已获科技企业孵化器等认定的级别：国家级、省级、市级；未获认定填“无”或留空"),
+        Column("accredited_on", "认定时间", Kind.DATE, width=12,
+               hint="获得认定的日期，如 2023-09-30；认定级别为国家级、省级、市级时必填"),
         Column("note", "备注", Kind.TEXT, width=20),
         _FINDINGS,
         _LIVE,

@@ -57,6 +57,12 @@ WARNING_MARK = "（提醒）"  # after the title of a 提醒-severity rule
 # Why a rule has no live formula; checked against the catalogue by the tests.
 NOT_EXPRESSIBLE: dict[str, str] = {
     "project.phone.invalid": "电话号码格式需要正则表达式，公式无法可靠判断（由 Python 校验）",
+    # 填报说明 is no entry sheet: its three cells are guarded by data validation while
+    # typing (a date within the allowed range, a phone-length text), the rest by Python.
+    "guide.as_of.required": "填报说明的单元格，由“校验本表”或市里汇总时检查（无实时检查列）",
+    "guide.as_of.invalid": "填报说明的单元格：数据有效性只允许输入日期",
+    "guide.as_of.out_of_range": "填报说明的单元格：数据有效性只允许输入允许范围内的日期",
+    "guide.phone.invalid": "电话号码格式需要正则表达式，公式无法可靠判断（由 Python 校验）",
 }
 _NOT_ROW_CHECKS = (Check.STRUCTURE, Check.FILE, Check.PLAN)
 

@@ -38,7 +38,7 @@ no ``xlz.*`` value anywhere                not an xlz workbook (``file.not_templ
 ``xlz.template`` is ``report``             our own report workbook, whatever its name:
                                            skipped with a note (``file.own_report``,
                                            提醒), never validated or counted
-``xlz.standard`` is not the supported one  ``file.standard_mismatch``: not a template
+``xlz.standard`` is not one xlz reads      ``file.standard_mismatch``: not a template
 ``xlz.plan`` is not the plan in use        ``file.plan_mismatch`` (提醒)
 ``xlz.town`` and the 镇区 cell disagree    ``file.town_conflict``: no town
 no town in the metadata, one in the cell   that town, ``file.town_from_cell`` (提醒)
@@ -134,8 +134,10 @@ class Identity:
 
     @property
     def template(self) -> bool:
-        """A town workbook of the supported standard: its reserved places may be written."""
-        return self.kind == "town" and self.standard == L.STANDARD_VERSION
+        """A town workbook of a standard xlz reads (``layout.SUPPORTED_STANDARDS``): its
+        reserved places may be written. An older version's places are found by their
+        labels like the current one's; what it lacks is listed in ``layout.STANDARD_LACKS``."""
+        return self.kind == "town" and self.standard in L.SUPPORTED_STANDARDS
 
     @property
     def ok(self) -> bool:
@@ -292,10 +294,11 @@ def identify(evidence: Evidence, plan: Plan | None = None, *,
         findings.append(_finding("file.wrong_kind", evidence, src, kind=_KIND_TEXT[kind]))
     elif kind == "none" and L.META_TEMPLATE not in conflicts:
         findings.append(_finding("file.not_template", evidence, src))
-    if kind == "town" and standard != L.STANDARD_VERSION and \
+    if kind == "town" and standard not in L.SUPPORTED_STANDARDS and \
             L.META_STANDARD not in conflicts:
         findings.append(_finding("file.standard_mismatch", evidence, src, standard,
-                                 found=standard or "未标注", expected=L.STANDARD_VERSION))
+                                 found=standard or "未标注",
+                                 expected="、".join(L.SUPPORTED_STANDARDS)))
     if plan_id is not None and plan_id != plan.id:
         findings.append(_finding("file.plan_mismatch", evidence, src, plan_id,
                                  found=plan_id, expected=plan.id))

@@ -46,6 +46,17 @@ def status_cell(key: str) -> str:
     return f"{STATUS_VALUE_COLUMN}{STATUS_ROWS[key]}"
 
 
+# 填报说明 (standard 2): who reports and the date the figures stand at, typed by the
+# clerk beside their labels right below the status block. Read by label, like 镇区.
+CONTACT_LABELS: Final = {
+    "reporter": "填报人",
+    "phone": "联系电话",
+    "as_of": "数据截至日期",
+}
+CONTACT_FIRST_ROW: Final = STATUS_FIRST_ROW + len(STATUS_LABELS)
+CONTACT_ROWS: Final = {key: CONTACT_FIRST_ROW + i for i, key in enumerate(CONTACT_LABELS)}
+
+
 # 校验结果: one row per finding, header in row 1.
 RESULT_HEADERS: Final = ("序号", "严重程度", "位置", "列", "填写内容", "问题说明", "规则代码")
 
@@ -64,7 +75,26 @@ META_STANDARD: Final = "xlz.standard"
 META_PLAN: Final = "xlz.plan"
 META_TOWN: Final = "xlz.town"
 META_GENERATED: Final = "xlz.generated"
-STANDARD_VERSION: Final = "1"
+STANDARD_VERSION: Final = "2"
+"""The standard version xlz writes (docs/standard.md)."""
+
+# Every standard version xlz reads, with what a file of that version lacks compared to
+# the current one: those places are not looked for (their absence is no finding), and
+# what they would hold is unknown (None), never guessed. docs/standard.md section 7.
+STANDARD_LACKS: Final[dict[str, frozenset[str]]] = {
+    "1": frozenset({
+        "guide.reporter", "guide.phone", "guide.as_of",  # 填报说明's 填报信息 rows
+        "carrier.accreditation", "carrier.accredited_on",  # 孵化载体's 认定 columns
+    }),
+    "2": frozenset(),
+}
+SUPPORTED_STANDARDS: Final = tuple(STANDARD_LACKS)
+
+
+def lacks(standard: str | None, place: str) -> bool:
+    """Whether a file of ``standard`` (None: the current one) has no ``place``
+    (``sheet key.column key`` or ``guide.<field>``)."""
+    return place in STANDARD_LACKS.get(standard or STANDARD_VERSION, frozenset())
 
 
 # --- The city workbook (市级汇总表, docs/standard.md section 5) ------------------

@@ -82,6 +82,31 @@ class CityTargets(_Model):
     text: str
 
 
+CarrierTarget = Literal["incubation_area_m2", "new_national_incubators",
+                        "new_provincial_incubators"]
+
+
+class CarrierCount(_Model):
+    """How one carrier-based city target is counted (:func:`xlz.core.summary.carrier_progress`):
+    a carrier counts when each field of ``counts`` (a 孵化载体 column key) holds one of
+    its values and each date field of ``in_year`` falls in the plan year; it adds its
+    ``sum`` field (e.g. the area) or, without one, 1. Which statuses count is the city
+    office's call, so it is data here, not code."""
+
+    target: CarrierTarget
+    counts: dict[str, tuple[str, ...]]
+    in_year: tuple[str, ...] = ()
+    sum: str | None = None
+    note: str  # how it is counted, in Chinese, for the city workbook
+
+
+class Reporting(_Model):
+    """What a town's 数据截至日期 may be: a date in the plan year or up to
+    ``as_of_grace_days`` after it (year-end figures reported in January)."""
+
+    as_of_grace_days: int
+
+
 class Staffing(_Model):
     """The minimum staffing the plan asks of the city centre and of each town."""
 
@@ -195,6 +220,8 @@ class Plan(_Model):
     lists: dict[str, tuple[str, ...]]
     completed_statuses: tuple[str, ...]
     pipeline_statuses: tuple[str, ...]
+    carrier_counts: tuple[CarrierCount, ...]
+    reporting: Reporting
 
     # --- look-ups -----------------------------------------------------------------
     @functools.cached_property

@@ -7,7 +7,10 @@ and neither is the 370 of the plan text).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from xlz.core.catalogue import RULES
+from xlz.core.entries import CARRIERS
 from xlz.core.findings import Finding, Report
 from xlz.core.plan import METRICS, Plan
 from xlz.core.summary import render_direction
@@ -85,3 +88,24 @@ def _check_references(plan: Plan, report: Report) -> None:
         for name in park.fields:
             if name not in fields:
                 unknown(f"招商图谱“{park.name}”", "产业领域", name)
+    _check_carrier_counts(plan, unknown)
+
+
+def _check_carrier_counts(plan: Plan, unknown: Callable[[str, str, str], None]) -> None:
+    """A counting rule names 孵化载体 columns and values of their lists: a typo would
+    silently count nothing."""
+    columns = {c.key: c for c in CARRIERS.input_columns}
+    for rule in plan.carrier_counts:
+        where = f"载体计数规则“{rule.target}”"
+        for key, values in rule.counts.items():
+            col = columns.get(key)
+            if col is None:
+                unknown(where, "孵化载体列", key)
+                continue
+            allowed = plan.choices(col.choices) if col.choices else None
+            for value in values:
+                if allowed is not None and value not in allowed:
+                    unknown(where, f"“{col.header}”的可选项", value)
+        for key in (*rule.in_year, *((rule.sum,) if rule.sum else ())):
+            if key not in columns:
+                unknown(where, "孵化载体列", key)

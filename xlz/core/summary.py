@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from xlz.core.plan import METRICS, Metric, Plan, TargetRow
+from xlz.core.plan import METRICS, CarrierCount, CarrierTarget, Metric, Plan, TargetRow
 from xlz.core.validator import Record
 
 METRIC_LABELS: dict[Metric, str] = {
@@ -97,6 +99,53 @@ def render_direction(level: str | None, kind: str | None, specialty: str | None)
     if specialty:
         text += f"（{specialty}）"
     return text
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierProgress:
+    """One carrier-based city target (孵化面积, 新增国家级/省级孵化器): the target of
+    the plan text, what the carriers add up to under the plan's counting rule, and that
+    rule in words."""
+
+    target_key: CarrierTarget
+    target: int
+    done: float
+    counted: int  # carriers that count
+    note: str
+
+    @property
+    def rate(self) -> float | None:
+        return self.done / self.target if self.target else None
+
+
+def carrier_counts(rule: CarrierCount, values: dict[str, Any], year: int) -> bool:
+    """Whether one carrier (its parsed values) counts toward ``rule``'s target. A value
+    that could not be read (None) never counts; the validator has reported it."""
+    for key, allowed in rule.counts.items():
+        if values.get(key) not in allowed:
+            return False
+    for key in rule.in_year:
+        day = values.get(key)
+        if not isinstance(day, dt.date) or day.year != year:
+            return False
+    return True
+
+
+def carrier_progress(records: Iterable[Record], plan: Plan) -> list[CarrierProgress]:
+    """The plan's carrier targets against the carrier records, counted as the plan's
+    ``carrier_counts`` say (e.g. only 建成运营 area; only incubators accredited in the
+    plan year — a 在建 carrier planned as 省级 counts for nothing)."""
+    values = [r.values for r in records]
+    out = []
+    for rule in plan.carrier_counts:
+        hits = [v for v in values if carrier_counts(rule, v, plan.year)]
+        if rule.sum is None:
+            done: float = len(hits)
+        else:
+            done = sum(v.get(rule.sum) or 0 for v in hits)
+        out.append(CarrierProgress(rule.target, getattr(plan.city_targets, rule.target),
+                                   done, len(hits), rule.note))
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,8 @@ from xlz.core.catalogue import RULES, Check, Rule
 from xlz.core.cells import CellValue, cell_ref, display
 from xlz.core.entries import ENTRY_SHEETS, Column, EntrySheet, Kind
 from xlz.core.findings import Finding, Report
+from xlz.core.guideinfo import GuideInfo, read_guide
+from xlz.core.layout import GUIDE, lacks
 from xlz.core.plan import Plan
 from xlz.core.text import clean_text, match_key
 
@@ -62,6 +64,8 @@ class Validation:
 
     report: Report
     records: dict[str, list[Record]] = field(default_factory=dict)  # by sheet key
+    # 填报说明's 填报信息 (standard 2); None when the sheets given had no 填报说明.
+    guide: GuideInfo | None = None
     header_rows: dict[str, int] = field(default_factory=dict)  # by sheet key
     columns: dict[str, dict[str, int]] = field(default_factory=dict)  # sheet key → col key → idx
 
@@ -187,8 +191,9 @@ def _find_header_row(sheet: EntrySheet, values: SheetValues) -> tuple[int, dict[
 
 class _SheetChecker:
     def __init__(self, sheet: EntrySheet, cache: PlanCache, values: SheetValues,
-                 report: Report, source: str | None) -> None:
+                 report: Report, source: str | None, standard: str | None = None) -> None:
         self.sheet = sheet
+        self.standard = standard
         self.plan = cache.plan
         self.cache = cache
         self.values = values
@@ -238,7 +243,8 @@ class _SheetChecker:
         self.col_index = found
         header_row = self.values.first_row + offset
         for col in self.sheet.input_columns:
-            if col.key not in found:
+            # A column newer than the file's standard is simply not there (not a finding).
+            if col.key not in found and not lacks(self.standard, f"{self.sheet.key}.{col.key}"):
                 self.report.add(_structure("workbook.column.missing", self.sheet.name, None,
                                            self.source, header=col.header, header_row=header_row))
         return offset
@@ -475,12 +481,16 @@ def validate_values(
     source: str | None = None,
     only: Sequence[str] | None = None,
     cache: PlanCache | None = None,
+    standard: str | None = None,
 ) -> Validation:
-    """Check the entry sheets of one workbook. ``sheets`` maps sheet names to values;
-    ``only`` restricts the check to some entry sheets (by key or name); ``cache`` (for
-    ``plan``) carries what one workbook's checks learnt to the next (see
-    :class:`PlanCache`)."""
-    return validate_with_columns(sheets, plan, source=source, only=only, cache=cache)[0]
+    """Check the entry sheets of one workbook, and the 填报信息 on its 填报说明 when
+    ``sheets`` hold that sheet. ``sheets`` maps sheet names to values; ``only``
+    restricts the check to some entry sheets (by key or name); ``cache`` (for ``plan``)
+    carries what one workbook's checks learnt to the next (see :class:`PlanCache`);
+    ``standard``: the file's standard version (None: the current one), whose missing
+    places are no findings."""
+    return validate_with_columns(sheets, plan, source=source, only=only, cache=cache,
+                                 standard=standard)[0]
 
 
 def validate_with_columns(
@@ -490,6 +500,7 @@ def validate_with_columns(
     source: str | None = None,
     only: Sequence[str] | None = None,
     cache: PlanCache | None = None,
+    standard: str | None = None,
 ) -> tuple[Validation, dict[str, SheetColumns]]:
     """:func:`validate_values`, and each checked sheet's records as the columns the
     checks made (by sheet key, for sheets with records): a caller that sends or renders
@@ -502,6 +513,9 @@ def validate_with_columns(
     validation = Validation(report)
     made: dict[str, SheetColumns] = {}
     checkers: dict[str, _SheetChecker] = {}
+    guide = sheets.get(GUIDE)
+    if guide is not None and only is None:
+        validation.guide = read_guide(guide, plan, report, standard=standard, source=source)
     for sheet in ENTRY_SHEETS:
         if only is not None and sheet.key not in only and sheet.name not in only:
             continue
@@ -509,7 +523,7 @@ def validate_with_columns(
         if values is None:
             report.add(_structure("workbook.sheet.missing", sheet.name, None, source))
             continue
-        checker = _SheetChecker(sheet, cache, values, report, source)
+        checker = _SheetChecker(sheet, cache, values, report, source, standard)
         records, header_row = checker.run()
         validation.records[sheet.key] = records
         if records:

@@ -29,6 +29,7 @@ from xlz.core.consolidation import (
     examine_with_columns,
 )
 from xlz.core.entries import ENTRY_SHEETS
+from xlz.core.guideinfo import GuideInfo
 from xlz.core.plan import DEFAULT_PLAN, Plan, load_plan
 from xlz.core.roundrecord import RecordedRound
 from xlz.core.summary import Tally
@@ -42,6 +43,12 @@ Progress = Callable[[str], None]  # called once per submission, with its display
 
 if TYPE_CHECKING:
     import pandas as pd
+
+
+def _guide_columns(guide: GuideInfo | None) -> dict[str, Any]:
+    """填报人, 联系电话, 数据截至日期 of a file (None where unknown: unread, standard 1)."""
+    info = guide or GuideInfo()
+    return {"reporter": info.reporter, "phone": info.phone, "as_of": info.as_of}
 
 
 @dataclass(slots=True)
@@ -84,6 +91,7 @@ class ConsolidationResult:
             {"file": f.name, "sha256": f.input.sha256, "status": f.status,
              "town": f.town.code if f.town else None, "received": f.input.received,
              "template_version": f.template_version,
+             **_guide_columns(f.guide),
              "errors": len(f.report.errors), "warnings": len(f.report.warnings)}
             for f in c.files
         ]
@@ -137,6 +145,7 @@ class ConsolidationResult:
                     "town": f.town.code if f.town else None,
                     "received": f.input.received.isoformat() if f.input.received else None,
                     "counts": f.counts(), "findings": f.report.counts(),
+                    "guide": f.guide.to_dict() if f.guide is not None else None,
                 }
                 for f in c.files
             ],

@@ -116,18 +116,31 @@ def sample_entries(plan: Plan, town_code: str, seed: int = DEMO_SEED, *,
     for category, n in (("平台类", target.platform or 0), ("基金类", target.fund or 0)):
         projects.extend(project(category, "已签约") for _ in range(n))
     projects.extend(project("科创类", "洽谈中") for _ in range(pipeline))
+    # 填报信息 (standard 2): the figures stand at the end of September.
+    # Own random streams, so the rows before standard 2 stay what they were.
+    other = random.Random(f"{seed}-{town_code}-guide")
+    guide: dict[str, CellValue] = {"reporter": _person(other), "phone": f"0513-{other.randrange(10**7, 10**8)}",
+             "as_of": dt.date(plan.year, 9, 30)}
     return {"project": projects, "carrier": _carriers(plan, town_code, rng),
-            "activity": _activities(plan, town, rng)}
+            "activity": _activities(plan, town, rng), "guide": [guide]}
 
 
 def _carriers(plan: Plan, town_code: str, rng: random.Random) -> list[dict[str, CellValue]]:
     rows: list[dict[str, CellValue]] = []
+    accredit = random.Random(f"accredit-{town_code}")  # apart from rng: see sample_entries
     for i, c in enumerate(plan.carriers_of(town_code), start=1):
         rows.append({
             "seq": i, "name": c.name, "method": c.method, "level": c.level, "type": c.type,
             "specialty": c.specialty, "area": _AREA[c.method] + rng.randrange(0, 6000, 500),
             "progress": rng.choice(("在建", "建成运营")),
         })
+        # Some operating carriers won the accreditation they were planned for this year.
+        if rows[-1]["progress"] == "建成运营" and c.level and accredit.random() < 0.5:
+            rows[-1]["accreditation"] = c.level
+            rows[-1]["accredited_on"] = dt.date(plan.year, accredit.randint(3, 9),
+                                                accredit.randint(1, 28))
+        else:
+            rows[-1]["accreditation"] = "无"
     return rows
 
 

@@ -18,6 +18,7 @@ from xlz.core import layout as L
 from xlz.core.catalogue import RULES
 from xlz.core.errors import boundary
 from xlz.core.findings import Finding, Report, Severity
+from xlz.core.guideinfo import GuideInfo
 from xlz.core.identity import Identity, evidence_of, identify
 from xlz.core.plan import Plan, load_plan
 from xlz.core.validator import Validation, validate_values
@@ -40,6 +41,7 @@ class FileResult:
     report_path: str | None = None  # a report workbook written beside the file
     mode: str = "check"  # "inplace" | "report" | "check" | "fill" | "skipped"
     skipped_formula_cells: tuple[str, ...] = ()  # reserved cells left alone (live formulas)
+    guide: GuideInfo | None = None  # 填报人, 联系电话, 数据截至日期 (standard 2)
 
     @property
     def ok(self) -> bool:
@@ -49,6 +51,7 @@ class FileResult:
         return {"path": self.path, "format": self.format, "mode": self.mode,
                 "written": self.written, "report_path": self.report_path,
                 "skipped_formula_cells": list(self.skipped_formula_cells),
+                "guide": self.guide.to_dict() if self.guide is not None else None,
                 **self.report.to_dict()}
 
 
@@ -74,7 +77,7 @@ def _run(path: PathLike, plan: Plan | None, *, write: bool
     fmt = classify(p, write=write)
     data = read_workbook(p, fmt=fmt)
     ctx = identify_workbook(data, plan, name=p.name)
-    validation = validate_values(data.sheets, ctx.plan, source=p.name)
+    validation = validate_values(data.sheets, ctx.plan, source=p.name, standard=ctx.standard)
     validation.report.findings[:0] = ctx.findings
     wrong = misnamed(p, fmt)
     if wrong is not None:  # read as what it is; the clerk should know what that is
@@ -113,7 +116,7 @@ def _validate(path: PathLike, *, check: bool, plan: Plan | str | None,
         return FileResult(str(p), Report(source=p.name, findings=list(ctx.findings)),
                           data.format, mode="skipped")
     report = validation.report
-    result = FileResult(str(p), report, data.format)
+    result = FileResult(str(p), report, data.format, guide=validation.guide)
     if check:
         return result
     now = now or dt.datetime.now().replace(microsecond=0)
@@ -185,4 +188,5 @@ def _fill(path: PathLike, *, plan: Plan | str | None) -> FileResult:
         raise InputError(first.code, f"文件“{p.name}”：{first.message}（未生成汇总，原文件未改动。）"
                          + "".join(f"\n    {f.message}" for f in more[:4]), p)
     patch_package(p, fill_edits(data, validation, ctx.plan, ctx.town, places))
-    return FileResult(str(p), validation.report, data.format, written=True, mode="fill")
+    return FileResult(str(p), validation.report, data.format, written=True, mode="fill",
+                      guide=validation.guide)
