@@ -6,11 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if ! command -v soffice >/dev/null 2>&1 || ! /usr/bin/python3 -c "import uno" 2>/dev/null \
-   || ! command -v pdftoppm >/dev/null 2>&1; then
+   || ! command -v pdftoppm >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      libreoffice-calc-nogui python3-uno poppler-utils fonts-noto-cjk >/dev/null
+      libreoffice-calc-nogui python3-uno poppler-utils fonts-noto-cjk \
+      chromium chromium-driver >/dev/null
   else
     echo "LibreOffice is missing and cannot be installed here (needs root + apt-get):" \
          "tests marked 'libreoffice' will be skipped." >&2

@@ -12,7 +12,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "xlz"
-LAYERS = {"core", "ooxml", "io", "books", "ops", "addin"}
+LAYERS = {"core", "ooxml", "io", "books", "ops", "addin", "web"}
 DOORS = {"__init__.py", "__main__.py", "cli.py", "live.py"}
 
 

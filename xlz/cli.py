@@ -527,6 +527,64 @@ def consolidate_command(sources: tuple[str, ...], out: str, as_json: bool, force
     sys.exit(result.exit_code)
 
 
+@main.command("serve")
+@click.option("--data", "data", required=True, type=click.Path(file_okay=False),
+              metavar="文件夹", help="门户的数据文件夹（台账、报送文件存档、口令、链接）")
+@click.option("--init", is_flag=True, help="建立数据文件夹：管理口令、各镇区报送链接（报送链接.xlsx）")
+@click.option("--url", "base_url", default="http://127.0.0.1:8000", metavar="地址",
+              help="--init/--reissue：各镇区在浏览器中访问本机的地址，写进链接（默认本机 8000 端口）")
+@click.option("--revoke", "revoke", metavar="镇区", help="作废该镇区的报送链接")
+@click.option("--reissue", "reissue", metavar="镇区", help="为该镇区发放新链接（旧链接立即作废）")
+@click.option("--json", "as_json", is_flag=True, help="--init/--reissue：以 JSON 输出口令和链接")
+@click.option("--host", default="127.0.0.1", show_default=True, metavar="地址",
+              help="监听地址（局域网内访问用 0.0.0.0，并在防火墙开放端口）")
+@click.option("--port", default=8000, show_default=True, type=int, metavar="端口号",
+              help="端口")
+@click.option("--max-upload-mb", default=20, show_default=True, type=int, metavar="兆字节",
+              help="单个上传文件的大小上限（兆字节）")
+@PLAN_OPTION
+def serve_command(data: str, init: bool, base_url: str, revoke: str | None,
+                  reissue: str | None, as_json: bool, host: str, port: int,
+                  max_upload_mb: int, plan_name: str | None) -> None:
+    """网页报送门户：各镇区用浏览器下载模板、上传填报表、立即看到校验结果；
+    市科技局登录后查看报送情况、一键生成市级汇总表。
+
+    先运行一次 --init 建立数据文件夹（口令和链接只显示这一次），再不带 --init 启动。"""
+    from xlz.ops import portal
+
+    plan = _load_plan(plan_name) if plan_name else None
+    if init or reissue:
+        setup = (portal.init_portal(data, plan, base_url=base_url) if init
+                 else portal.reissue(data, reissue or "", plan))
+        if as_json:
+            _echo_json(setup.to_dict())
+            return
+        if setup.password:
+            click.echo(f"管理口令：{setup.password}（只显示这一次，请妥善保存）")
+            click.echo(f"接口令牌（/api/status）：{setup.api_token}")
+        for link in setup.links:
+            click.echo(f"{link.name}：{link.url}")
+        if setup.links_workbook:
+            click.echo(f"各镇区链接已写入：{setup.links_workbook}", err=True)
+        return
+    if revoke:
+        town = portal.revoke(data, revoke, plan)
+        click.echo(f"已作废{town.name}的报送链接；用 --reissue {town.short} 发放新链接。")
+        return
+    try:
+        import uvicorn
+
+        from xlz.web.server import create_app
+    except ImportError as exc:
+        from xlz.core.errors import PackageError, make_error
+
+        raise make_error(PackageError, "portal.not_installed", None,
+                         what=exc.name or str(exc)) from exc
+    app = create_app(data, plan, max_upload=max_upload_mb * 1024 * 1024)
+    click.echo(f"网页报送已启动：http://{host}:{port}/office（按 Ctrl+C 停止）", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
 @main.command("demo")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False),
               help="演示输出文件夹（模板、收件箱、市级汇总表）")

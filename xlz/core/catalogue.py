@@ -489,6 +489,47 @@ _FILE_RULES: tuple[Rule, ...] = (
         "ledger.bad_period", E, Check.FILE, "期次日期无法识别",
         "期次“{value}”不是日期。请写成 年-月-日，如 2026-06-30。",
     ),
+    # The portal (xlz serve, docs/portal.md): what a clerk or the office is told on a page.
+    Rule(
+        "portal.wrong_town", E, Check.FILE, "文件属于其他镇区",
+        "文件“{file}”的模板标识是{found}的，而这个链接是{town}的报送链接，文件未采用。"
+        "请用本镇区的模板填报；替其他镇区报送时请用该镇区的链接。",
+    ),
+    Rule(
+        "portal.too_large", E, Check.FILE, "上传的文件太大",
+        "上传的文件超过 {limit} MB，未接收。填报表通常只有几百 KB：请检查是否选错了文件，"
+        "或删除表中的图片后重新保存再上传。",
+    ),
+    Rule(
+        "portal.link_invalid", E, Check.FILE, "报送链接无效",
+        "这个报送链接无效或已作废。请向市科技局索取本镇区的新链接。",
+    ),
+    Rule(
+        "portal.form_expired", E, Check.FILE, "表单已失效",
+        "表单已失效（缺少或不符的安全校验码），未做任何改动。请刷新页面后重新提交。",
+    ),
+    Rule(
+        "portal.no_file", E, Check.FILE, "没有选择文件",
+        "没有收到文件。请点“选择文件”选好填报表后再点“上传”。",
+    ),
+    Rule(
+        "portal.not_initialised", E, Check.FILE, "门户数据文件夹未初始化",
+        "“{file}”不是 xlz 门户的数据文件夹（缺少门户.sqlite）。请先运行 "
+        "xlz serve --data 文件夹 --init。",
+    ),
+    Rule(
+        "portal.already_initialised", E, Check.FILE, "门户数据文件夹已初始化",
+        "“{file}”已经初始化过，未做任何改动（口令和链接保持不变）。要作废某个镇区的链接请用 "
+        "--revoke 镇区，重新发放用 --reissue 镇区。",
+    ),
+    Rule(
+        "portal.unknown_town", E, Check.FILE, "镇区名称无法识别",
+        "“{value}”不是方案中的镇区。可用：{known}。",
+    ),
+    Rule(
+        "portal.not_installed", E, Check.FILE, "未安装网页报送组件",
+        "xlz serve 需要网页报送组件（缺少 {what}）。请运行：pip install \"xlz[serve]\"",
+    ),
     # The installation and xlz itself (xlz.core.errors.PackageError).
     Rule(
         "package.broken", E, Check.FILE, "安装不完整",
