@@ -10,7 +10,7 @@ if ! command -v soffice >/dev/null 2>&1 || ! /usr/bin/python3 -c "import uno" 2>
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      libreoffice-calc-nogui python3-uno poppler-utils fonts-noto-cjk \
+      libreoffice-calc-nogui libreoffice-writer-nogui python3-uno poppler-utils fonts-noto-cjk \
       chromium chromium-driver >/dev/null
   else
     echo "LibreOffice is missing and cannot be installed here (needs root + apt-get):" \

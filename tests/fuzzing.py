@@ -372,9 +372,15 @@ def seeds() -> list[Path]:
 
 
 def good_town() -> Path:
-    """The good submission beside every mutant: a generated town template of another
-    town than the seeds'."""
-    return ROOT.parent / "workbook_templates" / "如皋市科技招商填报表-九华镇.xlsx"
+    """The good submission beside every mutant: a town workbook of another town than the
+    seeds', with no entries but its 填报信息 (standard 2 requires 数据截至日期)."""
+    from tests.xlz_books import build
+
+    path = Path(tempfile.gettempdir()) / f"xlz-fuzz-good-{os.getpid()}" / "如皋市科技招商填报表-九华镇.xlsx"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        build(path, {}, town="jiuhua")
+    return path
 
 
 def save_finding(data: bytes, seed: Path, outcome: Outcome, folder: Path) -> Path:

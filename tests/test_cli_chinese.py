@@ -13,7 +13,8 @@ from xlz.cli import main
 
 # ASCII words that are ours, not click's: command and option names, formats, names.
 OURS = {"xlz", "Excel", "WPS", "JSON", "json", "stdout", "xlsx", "zip", "eml", "xlam",
-        "VBA", "rugao", "docs", "md"}
+        "VBA", "rugao", "docs", "md", "docx", "sqlite", "YYYY", "MM", "DD", "bat", "http",
+        "https", "HTTP", "API"}
 # click's English (msgids and metavariables) that must not come through.
 CLICK_ENGLISH = re.compile(
     r"Usage|Options|Commands|Error|Missing|Show this|Show the|Try |for help|No such|"

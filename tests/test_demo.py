@@ -12,7 +12,15 @@ from xlz.books.townbook import town_state
 from xlz.cli import main
 from xlz.core import layout as L
 from xlz.core.plan import load_plan
-from xlz.ops.demo import ERROR_TOWN, RESUBMIT_TOWN, older_version, sample_entries, with_errors
+from xlz.io.ledger.read import Ledger
+from xlz.ops.demo import (
+    ERROR_TOWN,
+    LATE_TOWN,
+    RESUBMIT_TOWN,
+    older_version,
+    sample_entries,
+    with_errors,
+)
 
 PLAN = load_plan()
 
@@ -57,8 +65,21 @@ def test_demo_command(tmp_path: Path) -> None:
     assert status["石庄镇"][1] == "已报送"
     assert status["磨头镇"][2].endswith("新建 Microsoft Excel 工作表 (2).xlsx")
     assert "高新区科技招商填报表（6月）.xlsx" in status["高新区"][10]
-    assert all(status[t.short][1] in ("已报送", "未通过校验") for t in PLAN.towns)
+    assert status["江安镇"][1] == "未报送"  # reported in June, not yet in September
+    assert all(status[t.short][1] in ("已报送", "未通过校验") for t in PLAN.towns
+               if t.code != LATE_TOWN)
     tasks = {r[0]: r for r in book.get_sheet_by_name(L.CITY_TASKS).to_python()}
-    assert tasks[L.CITY_TOTAL_LABEL][1:3] == [398, 398 - 24]  # 九华镇's 24 not counted
+    # 九华镇's and 江安镇's 24 each not counted
+    assert tasks[L.CITY_TOTAL_LABEL][1:3] == [398, 398 - 24 - 24]
+    # Two rounds in one ledger, the second compared with the first; the bulletin on it;
+    # feedback for the one town with 错误.
+    ledger = Ledger(out / "科技招商台账.sqlite")
+    assert [p.isoformat() for p in ledger.periods()] == ["2023-06-30", "2023-09-30"]
+    changes = book.get_sheet_by_name(L.CITY_PROJECT_CHANGES).to_python()
+    assert any(r[2] == "项目进展变化" for r in changes)
+    assert any(r[2] == "上轮以来新增" for r in changes)
+    assert (out / "通报（截至2023-09-30）.docx").stat().st_size > 10_000
+    assert sorted(p.name for p in (out / "反馈").iterdir()) == ["九华镇-反馈.txt",
+                                                               "九华镇-校验标注.xlsx"]
     issues = book.get_sheet_by_name(L.CITY_ISSUES).to_python()
     assert any(r[8] == "file.email_no_attachment" for r in issues)

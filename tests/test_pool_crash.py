@@ -18,13 +18,13 @@ from typing import Any
 
 import pytest
 
+from tests.xlz_books import build
 from xlz.core.plan import Plan, load_plan
 from xlz.core.validator import PlanCache
 from xlz.ops.consolidate import consolidate, crashed_source
 from xlz.ops.pool import DIED, examine_in_pool
 
 CORPUS = Path(__file__).parent / "corpus"
-TEMPLATES = Path(__file__).parent.parent / "workbook_templates"
 PANIC = CORPUS / "calamine-panic-cfb-slice.xls"
 ABORT = CORPUS / "native" / "calamine-abort-alloc.xls"
 
@@ -33,8 +33,8 @@ ABORT = CORPUS / "native" / "calamine-abort-alloc.xls"
 def inbox(tmp_path: Path) -> Path:
     folder = tmp_path / "收件箱"
     folder.mkdir()
-    for path in sorted(TEMPLATES.glob("*填报表-*.xlsx")):
-        shutil.copyfile(path, folder / path.name)
+    for town in load_plan().towns:  # every town, no entries, 填报信息 filled (standard 2)
+        build(folder / f"如皋市科技招商填报表-{town.short}.xlsx", {}, town=town.code)
     shutil.copyfile(PANIC, folder / "某镇报表（损坏）.xls")
     shutil.copyfile(ABORT, folder / "某镇报表（崩溃）.xls")
     return folder

@@ -32,6 +32,19 @@ _EXPORTS: dict[str, str] = {
     # Consolidate the towns' files into the city workbook
     "consolidate": "xlz.ops.consolidate",
     "ConsolidationResult": "xlz.ops.consolidate",
+    "Feedback": "xlz.ops.feedback",
+    # The 通报 on a recorded round (xlz bulletin)
+    "make_bulletin": "xlz.ops.bulletin",
+    "BulletinResult": "xlz.ops.bulletin",
+    "bulletin_facts": "xlz.core.bulletin",
+    "BulletinFacts": "xlz.core.bulletin",
+    "RoundRows": "xlz.core.bulletin",
+    "CityLine": "xlz.core.bulletin",
+    "TownLine": "xlz.core.bulletin",
+    "Behind": "xlz.core.bulletin",
+    "NewProject": "xlz.core.bulletin",
+    "StatusMove": "xlz.core.bulletin",
+    "ScheduledActivity": "xlz.core.bulletin",
     "Limits": "xlz.ooxml.limits",
     "Consolidation": "xlz.core.consolidation",
     "SubmittedFile": "xlz.core.consolidation",
@@ -46,6 +59,11 @@ _EXPORTS: dict[str, str] = {
     "Ledger": "xlz.io.ledger.read",
     "Round": "xlz.io.ledger.read",
     "RecordedRound": "xlz.core.roundrecord",
+    # A round as plain data, for the city workbook's 进度对比, 排名 and trend (issue 12)
+    "RoundContext": "xlz.core.rounds",
+    "RoundSnapshot": "xlz.core.rounds",
+    "TownFigures": "xlz.core.rounds",
+    "ProjectState": "xlz.core.rounds",
     # Findings and the rule catalogue
     "Finding": "xlz.core.findings",
     "Report": "xlz.core.findings",
@@ -94,6 +112,17 @@ _EXPORTS: dict[str, str] = {
 }
 
 if TYPE_CHECKING:
+    from xlz.core.bulletin import (
+        Behind,
+        BulletinFacts,
+        CityLine,
+        NewProject,
+        RoundRows,
+        ScheduledActivity,
+        StatusMove,
+        TownLine,
+        bulletin_facts,
+    )
     from xlz.core.catalogue import RULES, Check, Condition, Rule
     from xlz.core.cells import CellValue
     from xlz.core.consolidation import (
@@ -132,6 +161,7 @@ if TYPE_CHECKING:
     )
     from xlz.core.plancheck import check_plan
     from xlz.core.roundrecord import RecordedRound
+    from xlz.core.rounds import ProjectState, RoundContext, RoundSnapshot, TownFigures
     from xlz.core.summary import (
         CarrierProgress,
         MetricProgress,
@@ -145,7 +175,9 @@ if TYPE_CHECKING:
     from xlz.io.intake import sniff
     from xlz.io.ledger.read import Ledger, Round
     from xlz.ooxml.limits import Limits
+    from xlz.ops.bulletin import BulletinResult, make_bulletin
     from xlz.ops.consolidate import ConsolidationResult, consolidate
+    from xlz.ops.feedback import Feedback
     from xlz.ops.workbook import FileResult, fill, validate
 
 
@@ -171,6 +203,9 @@ __all__ = [
     "RULES",
     "Activity",
     "Attachment2",
+    "Behind",
+    "BulletinFacts",
+    "BulletinResult",
     "Carrier",
     "CarrierCount",
     "CarrierProgress",
@@ -178,10 +213,12 @@ __all__ = [
     "CellValue",
     "Change",
     "Check",
+    "CityLine",
     "CityTargets",
     "Condition",
     "Consolidation",
     "ConsolidationResult",
+    "Feedback",
     "FileResult",
     "Finding",
     "GuideInfo",
@@ -193,6 +230,7 @@ __all__ = [
     "Ledger",
     "Limits",
     "MetricProgress",
+    "NewProject",
     "Office",
     "OutputError",
     "PackageError",
@@ -201,20 +239,28 @@ __all__ = [
     "Plan",
     "PlanCache",
     "PlanError",
+    "ProjectState",
     "Record",
     "RecordedRound",
     "Report",
     "Reporting",
     "Round",
+    "RoundContext",
+    "RoundRows",
+    "RoundSnapshot",
     "Row",
     "Rule",
+    "ScheduledActivity",
     "Severity",
     "SheetValues",
     "Staffing",
+    "StatusMove",
     "SubmittedFile",
     "Tally",
     "TargetRow",
     "Town",
+    "TownFigures",
+    "TownLine",
     "TownResult",
     "TownTargetRow",
     "Validation",
@@ -222,11 +268,13 @@ __all__ = [
     "XlzError",
     "__version__",
     "available_plans",
+    "bulletin_facts",
     "carrier_progress",
     "check_plan",
     "consolidate",
     "fill",
     "load_plan",
+    "make_bulletin",
     "progress",
     "render_direction",
     "sniff",

@@ -15,11 +15,14 @@ import json
 import os
 import sys
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from xlz import __version__
+
+if TYPE_CHECKING:
+    from xlz.ops.consolidate import ConsolidationResult
 
 # --- click in Chinese ---------------------------------------------------------------------
 # click writes its own text ("Usage:", "Missing option", "Show this message and exit.")
@@ -459,6 +462,31 @@ def fill_command(files: tuple[str, ...], as_json: bool, plan_name: str | None) -
     sys.exit(2 if failures else 0)
 
 
+def _echo_behind(result: ConsolidationResult) -> None:
+    """Who the office has to call: each town without figures, with its contact."""
+    from xlz.core.rounds import missing
+
+    info = result.round_info
+    behind = missing(result.consolidation, info.contacts if info else None)
+    for state in ("未报送", "未通过校验"):
+        towns = [m for m in behind if m.state == state]
+        if towns:
+            click.echo(f"{state}：{len(towns)} 个镇区（不按 0 计，未参与排名）", err=True)
+            for m in towns:
+                click.echo(f"  · {m.town.short}　联系人：{m.contact}", err=True)
+
+
+def _echo_feedback(result: ConsolidationResult, folder: str) -> None:
+    if not result.feedback:
+        click.echo(f"反馈：没有镇区的文件有错误，未写出反馈（{folder}）", err=True)
+    for fb in result.feedback:
+        marked = f"，标注后的文件：{fb.marked.name}" if fb.marked else ""
+        click.echo(f"反馈：{fb.town} 错误 {fb.errors} 处 → {fb.reply}{marked}", err=True)
+
+
+_SAID_ALOUD = frozenset({"file.order_uncertain", "file.name_other_town"})
+
+
 @main.command("consolidate")
 @click.argument("sources", nargs=-1, required=True, type=click.Path())
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
@@ -471,17 +499,24 @@ def fill_command(files: tuple[str, ...], as_json: bool, plan_name: str | None) -
 @click.option("--no-ledger", is_flag=True, help="本次汇总不记入台账（如试算）")
 @click.option("--period", "period", metavar="YYYY-MM-DD",
               help="本期的截至日期（默认：报送文件中最晚的“数据截至日期”，都没有时取今天）")
+@click.option("--feedback", "feedback", type=click.Path(file_okay=False), metavar="文件夹",
+              help="为有错误的镇区写出标注后的文件副本和反馈说明（“镇区-反馈”文本），可直接发回")
 @PLAN_OPTION
 def consolidate_command(sources: tuple[str, ...], out: str, as_json: bool, force: bool,
                         ledger: str | None, no_ledger: bool, period: str | None,
-                        plan_name: str | None) -> None:
+                        feedback: str | None, plan_name: str | None) -> None:
     """汇总各镇区报送：来源可以是文件、文件夹、.zip 压缩包、.eml 邮件，可混合。
 
     以模板标识识别镇区；同一镇区多次报送以最新的为准；有错误的文件不计入汇总，
     其内容列入“问题清单”。原文件不会被改动；--out 不能是报送文件本身。
     每次汇总记入台账（一期一轮，同一期重新汇总时替换该期），报送文件原样存档在台账旁。
 
-    退出码：0 全部通过，1 有文件未通过校验或无法读取，2 没有任何可读的文件。"""
+    未报送、未通过校验的镇区逐个列出（附联系人），不按 0 计；“排名”“进度对比”
+    “图表”等见市级汇总表。
+
+    退出码：0 全部镇区已报送且通过、没有无法读取的文件；1 本轮不完整：有镇区未报送
+    或未通过校验，或有文件无法读取（市级汇总表照常生成，终端列出要联系的镇区）；
+    2 没有任何可读的文件。"""
     from xlz.ops.consolidate import consolidate
 
     plan = _load_plan(plan_name)
@@ -495,7 +530,7 @@ def consolidate_command(sources: tuple[str, ...], out: str, as_json: bool, force
 
         try:
             result = consolidate(list(sources), out, plan, on_file=seen, on_start=start,
-                                 force=force, period=period,
+                                 force=force, period=period, feedback=feedback,
                                  ledger=False if no_ledger else ledger)
         except Exception as exc:  # the city workbook could not be written (disk full…)
             cause = _os_error_in(exc)
@@ -516,7 +551,16 @@ def consolidate_command(sources: tuple[str, ...], out: str, as_json: bool, force
     for f in c.rejected:
         first = f.report.errors[0].message if f.report.errors else ""
         click.echo(f"  ✗ {f.name}：{first}", err=True)
+    _echo_behind(result)
+    # Whichever file counts for a town on weak evidence (the file time, a tie), and a
+    # file whose name names another town: said here too, not only on 问题清单.
+    for f in c.files:
+        for finding in f.report.findings:
+            if finding.code in _SAID_ALOUD:
+                click.echo(f"  ⚠ {f.name}：{finding.message}", err=True)
     click.echo(f"市级汇总表：{result.out}", err=True)
+    if feedback is not None:
+        _echo_feedback(result, feedback)
     if result.round is not None:
         r = result.round
         again = f"，第 {r.revision} 次汇总本期，已替换上次的记录" if r.revision > 1 else ""
@@ -525,6 +569,33 @@ def consolidate_command(sources: tuple[str, ...], out: str, as_json: bool, force
     else:
         click.echo("未记入台账（--no-ledger）", err=True)
     sys.exit(result.exit_code)
+
+
+@main.command("bulletin")
+@click.option("--ledger", "ledger", required=True, type=click.Path(dir_okay=False),
+              metavar="台账", help="台账文件（汇总时建立在市级汇总表旁边）")
+@click.option("--period", "period", metavar="日期",
+              help="通报哪一期（截至日期，如 2023-09-30；默认：台账中最新的一期）")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
+              metavar="通报.docx", help="通报的保存路径（.docx 文档）")
+@click.option("--force", is_flag=True, help="--out 已存在时覆盖它（默认拒绝，以免覆盖已修改的通报）")
+@PLAN_OPTION
+def bulletin_command(ledger: str, period: str | None, out: str, force: bool,
+                     plan_name: str | None) -> None:
+    """由台账中的一期生成工作进展通报（.docx 文档，公文格式，可修改后印发）。
+
+    内容：总体进展（对照方案正文的全市目标）、各镇区完成情况和排名、进度滞后的镇区、
+    新增项目、附件3活动开展情况、存在的问题。数字与该期市级汇总表一致。
+
+    退出码：0 已生成；2 台账不存在或不是台账、台账中没有这一期、--out 无法写入。"""
+    from xlz.ops.bulletin import make_bulletin
+
+    result = make_bulletin(ledger, out, period=period, force=force,
+                           plan=_load_plan(plan_name) if plan_name else None)
+    f = result.facts
+    click.echo(f"已生成通报：{result.out}（第 {f.number} 期，截至 {f.period.isoformat()}；"
+               f"{f.counted}/{f.town_count} 个镇区计入汇总）", err=True)
+    click.echo(str(result.out))
 
 
 @main.command("serve")
@@ -598,7 +669,14 @@ def demo_command(out: str) -> None:
     click.echo(DEMO_STORY, err=True)
     for t in c.towns:
         projects = next((p for p in t.progress if p.metric == "projects"), None)
-        figure = f"{projects.done}/{projects.target}" if projects else ""
+        done = projects.done if projects and t.state == "已报送" else "—"  # never 0
+        figure = f"{done}/{projects.target}" if projects else ""
         click.echo(f"  {t.town.short:<6} {t.state:<6} 项目 {figure}", err=True)
-    click.echo(f"市级汇总表：{city}", err=True)
+    click.echo(f"市级汇总表：{city}（6月的一期在旁边）", err=True)
+    for fb in result.feedback:
+        click.echo(f"反馈（{fb.town}）：{fb.reply}", err=True)
+    for path in sorted(city.parent.glob("通报*.docx")):
+        click.echo(f"通报：{path}", err=True)
+    if result.round is not None:
+        click.echo(f"台账：{result.round.path}（共 {result.round.number} 期）", err=True)
     click.echo(str(city))

@@ -13,17 +13,28 @@ from __future__ import annotations
 import datetime as dt
 import operator
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, get_args
 
+from xlz.books import cityround
+from xlz.books.citysheet import CitySheet, PageTitle
 from xlz.books.xlsxwriter_internals import style_index
 from xlz.core import layout as L
 from xlz.core.catalogue import RULES
-from xlz.core.consolidation import STATUS_TEXT, Consolidation, FileResult, Row
+from xlz.core.consolidation import (
+    STATUS_TEXT,
+    Consolidation,
+    FileResult,
+    Issue,
+    Row,
+    evidence_text,
+)
 from xlz.core.entries import ACTIVITIES, PROJECTS
 from xlz.core.errors import output_error
+from xlz.core.issuelist import issue_list
 from xlz.core.plan import METRICS, CarrierTarget, Metric
+from xlz.core.rounds import RoundContext, missing
 from xlz.core.summary import carrier_progress, render_direction
 from xlz.core.text import match_key
 from xlz.core.validator import Record, SheetColumns
@@ -39,57 +50,8 @@ PRINTED_TOTAL_LABEL = L.CITY_PRINTED_TOTAL_LABEL
 NO_TARGET = "—"  # 附件2 printed no target: never shown as 0 %
 PROVENANCE = L.CITY_PROVENANCE_HEADERS
 
-class _Sheet:
-    """A worksheet written row by row (constant_memory), text always as text."""
-
-    def __init__(self, book: Any, name: str, formats: dict[str, Any]) -> None:
-        self.book = book
-        self.ws = book.add_worksheet(name)
-        self.f = formats
-        self.row = 0
-        # The city office prints these for meetings: A4 landscape, every column on the
-        # page width, the header row repeated on each page.
-        self.ws.set_landscape()
-        self.ws.set_paper(9)
-        self.ws.fit_to_pages(1, 0)
-        self.ws.repeat_rows(0)
-
-    def put(self, row: int, col: int, value: Any, fmt: Any = None) -> None:
-        ws = self.ws
-        if value is None:
-            if fmt is not None:
-                ws.write_blank(row, col, None, fmt)
-        elif isinstance(value, str):
-            ws.write_string(row, col, value, fmt)
-        elif isinstance(value, bool):
-            ws.write_boolean(row, col, value, fmt)
-        elif isinstance(value, (int, float)):
-            ws.write_number(row, col, value, fmt)
-        elif isinstance(value, dt.datetime):
-            ws.write_datetime(row, col, value, fmt or self.f["datetime"])
-        elif isinstance(value, dt.date):
-            ws.write_datetime(row, col, dt.datetime.combine(value, dt.time()),
-                              fmt or self.f["date"])
-        else:
-            ws.write_string(row, col, str(value), fmt)
-
-    def line(self, values: Sequence[Any], fmt: Any = None, formats: Sequence[Any] = ()) -> int:
-        row = self.row
-        for col, value in enumerate(values):
-            self.put(row, col, value, formats[col] if col < len(formats) and formats[col]
-                     else fmt)
-        self.row += 1
-        return row
-
-    def section(self, text: str, width: int) -> None:
-        """A heading over ``width`` columns (merged along the row: constant_memory-safe)."""
-        self.ws.merge_range(self.row, 0, self.row, width - 1, text, self.f["section"])
-        self.row += 1
-
-    def header(self, headers: Sequence[str], widths: Sequence[float] = ()) -> None:
-        for col, width in enumerate(widths):
-            self.ws.set_column(col, col, width)
-        self.line(headers, self.f["header"])
+# A sheet written row by row and set up for A4 (xlz.books.citysheet, issue 12).
+_Sheet = CitySheet
 
 
 def _formats(book: Any) -> dict[str, Any]:
@@ -109,6 +71,14 @@ def _formats(book: Any) -> dict[str, Any]:
         "datetime": book.add_format({**base, "num_format": "yyyy-mm-dd hh:mm"}),
         "error": book.add_format({**base, "font_color": "#C00000"}),
         "note": book.add_format({**base, "italic": True, "font_color": "#595959"}),
+        "wrap": book.add_format({**base, "border": 1, "text_wrap": True}),
+        # A town without figures (未报送 / 未通过校验): its cells say so, never 0.
+        "missing": book.add_format({**base, "border": 1, "italic": True,
+                                    "font_color": "#C00000", "bg_color": "#F2F2F2",
+                                    "align": "center"}),
+        "wrap_plain": book.add_format({**base, "text_wrap": True}),
+        "change": book.add_format({**base, "border": 1, "num_format": "+0;-0;0"}),
+        "pct_plain": book.add_format({**base, "num_format": "0.0%"}),
     }
 
 
@@ -122,24 +92,30 @@ def _rate(done: float, target: int | None) -> float | str:
 def _tasks(s: _Sheet, c: Consolidation) -> None:
     plan = c.plan
     headers = (*L.CITY_TASK_HEADERS, "洽谈中项目（个）", "报送状态")
-    s.header(headers, (30, *([10] * 3 * len(METRICS)), 12, 12))
-    s.ws.set_row(0, 42)
+    # Narrow figure columns under wrapped headers: the 18 columns print on one A4 width
+    # at a readable size (issue 12: at 30/10/12 they were shrunk to an unreadable one).
+    s.header(headers, (14, *([6] * 3 * len(METRICS)), 7, 9))
+    s.ws.set_row(0, 80)
     s.ws.freeze_panes(1, 1)
-    first = s.row
     for t in c.towns:
         by = {p.metric: p for p in t.progress}
         values: list[Any] = [plan_label(c, t.town.code)]
-        formats: list[Any] = [s.f["cell"]]
+        formats: list[Any] = [s.f["wrap"]]
+        counted = t.state == "已报送"
         for metric in METRICS:
             p = by.get(metric)
             target = p.target if p else None
-            done = p.done if p else 0
-            values += [target, done, _rate(done, target)]
-            formats += [s.f["cell"], s.f["cell"], s.f["pct"]]
-        pipeline = by["projects"].pipeline if "projects" in by else 0
+            if counted:
+                done = p.done if p else 0
+                values += [target, done, _rate(done, target)]
+                formats += [s.f["cell"], s.f["cell"], s.f["pct"]]
+            else:  # no figures: said so, not 0 (issue 12)
+                values += [target, _missing_word(t.state), NO_TARGET]
+                formats += [s.f["cell"], s.f["missing"], s.f["missing"]]
+        pipeline = (by["projects"].pipeline if "projects" in by else 0) if counted else None
         values += [pipeline, t.state]
+        formats += [None, None if counted else s.f["missing"]]
         s.line(values, s.f["cell"], formats)
-    last = s.row - 1
     computed = c.computed_total
     printed = plan.attachment2.printed_total
     total: list[Any] = [COMPUTED_TOTAL_LABEL]
@@ -155,12 +131,16 @@ def _tasks(s: _Sheet, c: Consolidation) -> None:
         row_values: list[Any] = [PRINTED_TOTAL_LABEL]
         for metric in METRICS:
             row_values += [printed.get(metric), None, None]
-        row_values += [None, "印刷合计与各镇区之和不符：" + "；".join(
-            f"{_short(m)}{printed.get(m)}≠{computed[m]}" for m in differs)]
         s.line(row_values, s.f["printed"])
+        # Below, over the whole width (in the last column it ran off the printed page).
+        s.line(["印刷合计与各镇区之和不符：" + "；".join(
+            f"{_short(m)}{printed.get(m)}≠{computed[m]}" for m in differs)], s.f["note"])
+    uncounted = [t.town.short for t in c.towns if t.state != "已报送"]
+    if uncounted:
+        s.line([f"合计只含已报送且通过校验的 {len(c.towns) - len(uncounted)} 个镇区；"
+                f"未计入：{'、'.join(uncounted)}（见“报送情况”）"], s.f["note"])
     s.row += 1
     _city_targets(s, c)
-    _chart(s, first, last)
 
 
 def plan_label(c: Consolidation, code: str) -> str:
@@ -199,23 +179,11 @@ def _city_targets(s: _Sheet, c: Consolidation) -> None:
     for label, target, done, note in rows:
         fmt = s.f["area"] if "面积" in label else s.f["cell"]
         s.line([label, target, done, _rate(done, target), note], s.f["cell"],
-               [None, fmt, fmt, s.f["pct"], s.f["note"]])
+               [s.f["wrap"], fmt, fmt, s.f["pct"], s.f["note"]])
 
 
-def _chart(s: _Sheet, first: int, last: int) -> None:
-    chart = s.book.add_chart({"type": "column"})
-    chart.add_series({
-        "name": "科创类、人才类、服务类项目完成率",
-        "categories": [SHEET_TASKS, first, 0, last, 0],
-        "values": [SHEET_TASKS, first, 3, last, 3],
-        "data_labels": {"value": True, "num_format": "0%"},
-    })
-    chart.set_title({"name": "各镇区科技招商项目完成率"})
-    chart.set_y_axis({"num_format": "0%", "min": 0})
-    chart.set_legend({"none": True})
-    chart.set_size({"width": 900, "height": 360})
-    # Below the tables, so the sheet still prints one page wide.
-    s.ws.insert_chart(s.row + 1, 0, chart)
+def _missing_word(state: str) -> str:
+    return "未报送" if state == "未报送" else "未通过"
 
 
 # ------------------------------------------------------------------------ 孵化载体汇总表
@@ -233,7 +201,8 @@ def _carrier_order(c: Consolidation) -> list[Row]:
 
 
 def _carriers(s: _Sheet, c: Consolidation) -> None:
-    s.header((*L.CARRIER_SUMMARY_HEADERS, *PROVENANCE), (6, 12, 24, 10, 26, 14, 10, 40, 18, 10, 6))
+    s.header((*L.CARRIER_SUMMARY_HEADERS, *PROVENANCE), (6, 12, 24, 10, 26, 14, 10, 40, 18, 10, 6),
+             printed=len(L.CARRIER_SUMMARY_HEADERS))
     s.ws.freeze_panes(1, 0)
     total = 0.0
     for seq, r in enumerate(_carrier_order(c), start=1):
@@ -261,7 +230,9 @@ def _projects(s: _Sheet, c: Consolidation) -> None:
     xlsxwriter's per-cell calls would take most of a 500-town run."""
     columns = PROJECTS.input_columns
     headers = L.CITY_HEADERS[L.CITY_PROJECTS]
-    s.header(headers, [10, *(col.width for col in columns), 40, 18, 10, 6])
+    # Too wide for one readable page: split across pages with 镇区/序号/项目名称 repeated.
+    s.header(headers, [10, *(col.width for col in columns), 40, 18, 10, 6],
+             printed=len(headers) - len(PROVENANCE), repeat=3)
     s.ws.freeze_panes(1, 3)
     s.ws.autofilter(0, 0, max(len(c.projects), 1), len(headers) - 1)
 
@@ -349,67 +320,43 @@ def _project_rows(c: Consolidation, prebuilt: dict[int, bytes]
 
 
 def _activities(s: _Sheet, c: Consolidation) -> None:
-    """What the towns reported (header in row 1), then 附件3's schedule with its state."""
+    """What the towns reported, with the 附件3 row each matches. 附件3's schedule and how
+    it went is a sheet of its own (附件3执行情况, :mod:`xlz.books.cityround`)."""
     plan = c.plan
     seq_of = {match_key(a.name): a.seq for a in plan.activities}
     keys = [col.key for col in ACTIVITIES.input_columns]
-    s.header(L.CITY_HEADERS[L.CITY_ACTIVITIES], (10, 6, 36, 10, 20, 12, 10, 10, 10, 20, 10,
-                                                  40, 18, 10, 6))
+    headers = L.CITY_HEADERS[L.CITY_ACTIVITIES]
+    s.header(headers, (10, 6, 28, 6, 16, 10, 10, 7, 7, 14, 10, 40, 18, 10, 6),
+             printed=len(headers) - len(PROVENANCE))
     s.ws.freeze_panes(1, 0)
-    by_name: dict[str, list[Row]] = {}
     for r in c.activities:
         v = r.record.values
-        by_name.setdefault(match_key(v.get("name") or ""), []).append(r)
         s.line([r.town.short, *(v.get(k) for k in keys),
                 seq_of.get(match_key(v.get("name") or "")), *_provenance(r)], s.f["cell"])
-    s.row += 1
-    s.section(f"附件3 {plan.year}年{plan.city}科技招商活动安排表及举办情况", 7)
-    s.line(("序号", "活动名称", "时间（附件3）", "主办单位", "状态", "报送镇区", "说明"),
-           s.f["header"])
-    matched: set[int] = set()
-    generic = None
-    for activity in plan.activities:
-        rows = by_name.get(match_key(activity.name), [])
-        matched.update(id(r) for r in rows)
-        if not activity.month and "各镇" in activity.host:
-            generic = activity  # 各镇区科技招商活动: everything else the towns held
-            continue
-        s.line([activity.seq, activity.name, activity.time, activity.host, _state(rows),
-                "、".join(sorted({r.town.short for r in rows})), ""], s.f["cell"])
-    if generic is not None:
-        others = [r for r in c.activities if id(r) not in matched]
-        held = sum(1 for r in others if r.record.values.get("state") == "已举办")
-        s.line([generic.seq, generic.name, generic.time, generic.host,
-                "已举办" if held else "计划",
-                "、".join(sorted({r.town.short for r in others})),
-                f"各镇区报送的其他活动{len(others)}场，其中已举办{held}场"], s.f["cell"])
-
-
-def _state(rows: Sequence[Row]) -> str:
-    states = {r.record.values.get("state") for r in rows}
-    if "已举办" in states:
-        return "已举办"
-    if states == {"取消"}:
-        return "取消"
-    return "计划"
 
 
 # ------------------------------------------------------------------------ 报送情况
 
 
-def _status(s: _Sheet, c: Consolidation) -> None:
-    s.header((*L.CITY_HEADERS[L.CITY_SUBMISSIONS], "时间依据", "SHA-256"),
-             (12, 12, 40, 17, 16, 8, 8, 8, 8, 8, 60, 10, 18))
+def _status(s: _Sheet, c: Consolidation, r: RoundContext) -> None:
+    headers = (*L.CITY_HEADERS[L.CITY_SUBMISSIONS], "时间依据", "SHA-256")
+    s.header(headers, (8, 10, 20, 11, 8, 5, 5, 5, 5, 5, 24, 18, 18),
+             printed=len(headers) - 1)  # the SHA-256 is for the screen, not for paper
     s.ws.freeze_panes(1, 1)
     for t in c.towns:
-        old = "\n".join(f"{f.name}（{_when(f)}收到；{f.change_text()}）" for f in t.superseded)
+        old = "\n".join(f"{f.name}（{evidence_text(f.input)}；{f.change_text()}）"
+                        for f in t.superseded)
         state_fmt = s.f["error"] if t.state != "已报送" else None
         if t.winner is None:
-            s.line([t.town.short, t.state, "", "", "", 0, 0, 0, 0, 0, old], s.f["cell"],
-                   [None, state_fmt])
+            # Nothing received: blank counts, not 0 (issue 12).
+            s.line([t.town.short, t.state, "", "", "", None, None, None, None, None, old],
+                   s.f["wrap"], [None, state_fmt])
             continue
-        s.line([t.town.short, t.state, *_file_columns(t.winner, old)], s.f["cell"],
-               [None, state_fmt])
+        basis = evidence_text(t.winner.input)
+        if t.uncertain:  # the decision rests on the file time or a tie: marked, not hidden
+            basis = f"⚠ 先后无法确定，请核实（见问题清单）；{basis}"
+        s.line([t.town.short, t.state, *_file_columns(t.winner, old, basis)], s.f["wrap"],
+               [None, state_fmt, *([None] * 9), s.f["error"] if t.uncertain else None])
     if c.unassigned:
         s.row += 1
         s.section("未能归属镇区的文件（原因见问题清单）", 5)
@@ -418,7 +365,15 @@ def _status(s: _Sheet, c: Consolidation) -> None:
             state = STATUS_TEXT[f.status]
             if f.status == "unreadable" and f.report.findings:
                 state = RULES[f.report.findings[0].code].title
-            s.line(["—", state, *_file_columns(f, "")], s.f["cell"], [None, s.f["error"]])
+            s.line(["—", state, *_file_columns(f, "")], s.f["wrap"], [None, s.f["error"]])
+    behind = missing(c, r.contacts)
+    if behind:
+        s.row += 1
+        s.section(f"未报送或未通过校验的镇区（{len(behind)} 个）：请联系", 5)
+        s.line(("镇区", "报送状态", "联系人", "文件"), s.f["header"])
+        for m in behind:
+            s.line([m.town.short, m.state, m.contact, m.file or "（未收到）"], s.f["wrap"],
+                   [None, s.f["missing"]])
 
 
 def _when(f: FileResult) -> str:
@@ -426,27 +381,32 @@ def _when(f: FileResult) -> str:
     return received.strftime("%Y-%m-%d %H:%M") if received else ""
 
 
-def _file_columns(f: FileResult, superseded: str) -> list[Any]:
+def _file_columns(f: FileResult, superseded: str, basis: str | None = None) -> list[Any]:
     counts = f.counts()
     report = f.report.counts()
     return [f.name, _when(f), f.template_version, counts["project"], counts["carrier"],
             counts["activity"], report["错误"], report["提醒"], superseded,
-            f.input.received_from, f.input.sha256]
+            basis if basis is not None else f.input.received_from, f.input.sha256]
 
 
 # ------------------------------------------------------------------------ 问题清单
 
 
-def _issues(s: _Sheet, c: Consolidation) -> None:
-    s.header(L.CITY_HEADERS[L.CITY_ISSUES], (6, 10, 40, 8, 16, 16, 20, 80, 26))
+def _issues(s: _Sheet, listed: Sequence[Issue]) -> None:
+    """错误 first, then 提醒; a file whose rows do not count is one line here, its rows
+    are on 未计入汇总的行 (:mod:`xlz.core.issuelist`)."""
+    headers = L.CITY_HEADERS[L.CITY_ISSUES]
+    s.header(headers, (6, 8, 18, 8, 12, 10, 14, 50, 26), printed=len(headers) - 1)
     s.ws.freeze_panes(1, 0)
-    for seq, issue in enumerate(c.issues, start=1):
+    wrap = s.f["wrap_plain"]
+    for seq, issue in enumerate(listed, start=1):
         f = issue.finding
         value = f.value if isinstance(f.value, (str, int, float)) and \
             not isinstance(f.value, bool) else (None if f.value is None else str(f.value))
         s.line([seq, issue.town, issue.file, f.severity.value, f.address, f.column or "",
                 value, f.message, f.code], None,
-               [None, None, None, s.f["error"] if f.severity.value == "错误" else None])
+               [None, None, wrap, s.f["error"] if f.severity.value == "错误" else None,
+                None, None, wrap, wrap])
     if s.row > 1:
         s.ws.autofilter(0, 0, s.row - 1, 8)
 
@@ -455,10 +415,13 @@ def _issues(s: _Sheet, c: Consolidation) -> None:
 
 
 def write_city_workbook(c: Consolidation, out: str | os.PathLike[str], *,
-                        project_rows: Sequence[bytes | None] = ()) -> Path:
+                        project_rows: Sequence[bytes | None] = (),
+                        round_info: RoundContext | None = None) -> Path:
     """Write the city workbook to ``out`` atomically; returns the path.
     ``project_rows[i]``, when given, are the 项目信息库 rows of ``c.files[i]`` prebuilt
-    by :func:`prebuilt_project_rows` (in a worker process)."""
+    by :func:`prebuilt_project_rows` (in a worker process). ``round_info``: the period,
+    the earlier rounds and known contacts (default: today, no history)."""
+    info = round_info if round_info is not None else RoundContext(dt.date.today())
     prebuilt = {id(f): rows for f, rows in zip(c.files, project_rows, strict=False)
                 if rows is not None}
     target = Path(out)
@@ -474,12 +437,12 @@ def write_city_workbook(c: Consolidation, out: str | os.PathLike[str], *,
         rows = BackgroundRows(_project_rows(c, prebuilt), len(c.projects),
                               len(L.CITY_HEADERS[L.CITY_PROJECTS]), 2, date_style)
         try:
-            _write_sheets(book, formats, c)
+            _write_sheets(book, formats, c, info)
             book.close()
         except BaseException:
             rows.cancel()
             raise
-        part = f"xl/worksheets/sheet{CITY_SHEETS.index(L.CITY_PROJECTS) + 1}.xml"
+        part = f"xl/worksheets/sheet{L.CITY_BOOK_SHEETS.index(L.CITY_PROJECTS) + 1}.xml"
         rows.splice(tmp, part)
     return target
 
@@ -501,7 +464,24 @@ def _open_book(c: Consolidation, path: str) -> tuple[Any, dict[str, Any], int]:
     return book, formats, style_index(formats["date"])  # registered before close()
 
 
-def _write_sheets(book: Any, formats: dict[str, Any], c: Consolidation) -> None:
-    writers = (_tasks, _carriers, _projects, _activities, _status, _issues)
-    for name, writer in zip(CITY_SHEETS, writers, strict=True):
-        writer(_Sheet(book, name, formats), c)
+def _write_sheets(book: Any, formats: dict[str, Any], c: Consolidation, r: RoundContext) -> None:
+    page = PageTitle(L.CITY_TITLE.format(year=c.plan.year, city=c.plan.city), r.period,
+                     r.period_source)
+    issues = issue_list(c, L.CITY_EXCLUDED_ROWS)
+    writers: dict[str, Callable[[CitySheet], None]] = {
+        L.CITY_TASKS: lambda s: _tasks(s, c),
+        L.CITY_RANKING: lambda s: cityround.ranking(s, c, r),
+        L.CITY_COMPARISON: lambda s: cityround.comparison(s, c, r),
+        L.CITY_PROJECT_CHANGES: lambda s: cityround.project_changes(s, c, r),
+        L.CITY_CHARTS: lambda s: cityround.charts(s, c, r),
+        L.CITY_CARRIERS: lambda s: _carriers(s, c),
+        L.CITY_PROJECTS: lambda s: _projects(s, c),
+        L.CITY_ACTIVITIES: lambda s: _activities(s, c),
+        L.CITY_SCHEDULE: lambda s: cityround.schedule(s, c, r),
+        L.CITY_SUBMISSIONS: lambda s: _status(s, c, r),
+        L.CITY_ISSUES: lambda s: _issues(s, issues.listed),
+        L.CITY_EXCLUDED_ROWS: lambda s: cityround.excluded_rows(s, issues.detail),
+    }
+    assert set(writers) == set(L.CITY_BOOK_SHEETS)
+    for name in L.CITY_BOOK_SHEETS:
+        writers[name](CitySheet(book, name, formats, page))

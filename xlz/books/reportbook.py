@@ -17,7 +17,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from xlz.core.cells import display
+from xlz.core.cells import display, fit_cell
 from xlz.core.findings import Report
 from xlz.core.layout import (
     META_GENERATED,
@@ -76,7 +76,8 @@ def write_report_workbook(target: Path, source: Path, report: Report, state: str
         for i, f in enumerate(report.sorted(), start=1):
             sheet.write_number(i, 0, i)
             for j, text in enumerate((f.severity.value, f.address, f.column or "",
-                                      display(f.value), f.message, f.code), start=1):
+                                      fit_cell(display(f.value)), f.message, f.code),
+                                     start=1):
                 sheet.write_string(i, j, text, wrap if j == 5 else None)
         sheet.freeze_panes(1, 0)
         sheet.autofilter(0, 0, max(1, len(report)), len(RESULT_HEADERS) - 1)

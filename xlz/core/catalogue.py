@@ -241,6 +241,12 @@ _STRUCTURE_RULES: tuple[Rule, ...] = (
         "文件未改动。请把这一行的标题恢复为模板原样（可从市里下发的模板中复制），不要删除或改名行标题。",
     ),
     Rule(
+        "workbook.cell.too_long", E, Check.TOO_LONG, "单元格内容超过 Excel 上限",
+        "{file}{address}「{header}」的内容有{length}个字符，超过 Excel 单元格的上限"
+        "（{limit}个字符）：Excel 打开时会截去超出的部分，市级汇总表也无法完整收录，本行不计入汇总。"
+        "请精简这一格的内容（详细材料可另附文件）后重新保存。",
+    ),
+    Rule(
         "workbook.label.duplicate", E, Check.STRUCTURE, "标题重复",
         "“{sheet}”工作表中“{label}”出现了不止一处（{cells}），程序无法确定写入位置，文件未改动。"
         "请删除多余的一处（或把它改成别的文字）后重试。",
@@ -421,6 +427,23 @@ _FILE_RULES: tuple[Rule, ...] = (
         "file.row_superseded", W, Check.FILE, "所在文件已被新报送取代，本行未计入汇总",
         "{address}：所在文件“{file}”已被{town}较新的报送“{winner}”取代，本行未计入全市汇总。",
     ),
+    Rule(
+        "file.order_uncertain", W, Check.FILE, "无法确定哪份报送较新",
+        "{town}有多份报送，程序采用了“{file}”而不是“{other}”，但两者的先后{why}。"
+        "请向{town}核实哪一份是最终版本；如采用有误，请{town}重新报送最终版本。",
+    ),
+    # One line on the city workbook's 问题清单 for a whole file whose rows do not count
+    # (the row-level file.row_* lines go to the sheet 未计入汇总的行, not to the list).
+    Rule(
+        "file.superseded", W, Check.FILE, "文件已被新报送取代，未计入汇总",
+        "文件“{file}”已被{town}较新的报送“{winner}”取代，其{rows}行均未计入全市汇总"
+        "（逐行见“{detail}”表）。{changes}",
+    ),
+    Rule(
+        "file.rows_excluded", W, Check.FILE, "文件未通过校验，各行未计入汇总",
+        "文件“{file}”有错误、未通过校验，其{rows}行均未计入全市汇总（逐行见“{detail}”表）。"
+        "请修正上列错误后重新报送。",
+    ),
     # Writing (xlz.core.errors.OutputError): the original is left as it was.
     Rule(
         "output.disk_full", E, Check.FILE, "磁盘空间不足",
@@ -460,6 +483,16 @@ _FILE_RULES: tuple[Rule, ...] = (
     Rule(
         "output.write_failed", E, Check.FILE, "写入失败",
         "无法写入“{file}”（{reason}），原文件未改动。请检查磁盘和文件夹后重试。",
+    ),
+    Rule(
+        "output.exists", E, Check.FILE, "输出文件已存在",
+        "“{file}”已存在（可能是已修改过的通报），为免覆盖，未写入任何文件。"
+        "请另选文件名；确认要覆盖时加 --force。",
+    ),
+    Rule(
+        "output.feedback_in_inbox", E, Check.FILE, "反馈文件夹在收件箱中",
+        "反馈文件夹“{file}”位于要汇总的来源“{source}”之中：标注后的副本会在下次汇总时被当作报送读入。"
+        "未读取也未写入任何文件。请用 --feedback 另选收件箱以外的文件夹。",
     ),
     # The ledger (xlz.io.ledger, docs/ledger.md): refused before anything is read.
     Rule(

@@ -16,6 +16,22 @@ from typing import TypeAlias
 CellValue: TypeAlias = "str | int | float | bool | dt.datetime | dt.date | dt.time | None"
 """What an engine hands the core for one cell."""
 
+# The most characters one Excel cell holds (Excel specifications and limits). Longer
+# text from another program is cut when Excel opens the file; xlz refuses it instead
+# (workbook.cell.too_long) and never writes longer text itself.
+CELL_TEXT_LIMIT = 32_767
+CUT_MARK = "…（超出 Excel 单元格上限，以下已截去）"
+
+
+def fit_cell(text: str) -> str:
+    """``text`` as one cell can hold it: unchanged when it fits, else cut with
+    :data:`CUT_MARK` at the end, so that a reader sees it was cut. (Town entries never
+    get here cut: the validator refuses them first; this keeps a finding's quoted value
+    or a file name from being cut silently.)"""
+    if len(text) <= CELL_TEXT_LIMIT:
+        return text
+    return text[:CELL_TEXT_LIMIT - len(CUT_MARK)] + CUT_MARK
+
 _REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
 
 

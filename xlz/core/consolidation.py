@@ -12,7 +12,10 @@ The rules (issue 5, docs/standard.md section 5):
   naming different towns is a conflict: the file counts for no one.
 - Per town, the latest submission wins — even when it has errors: the town's latest word
   is what it means, and silently falling back to an older file would hide the problem.
-  Superseded files are listed with what changed.
+  Superseded files are listed with what changed. "Latest" is by evidence of when the
+  clerk produced the file (:func:`order_evidence`): the application's save time, then
+  the e-mail's Date, the archive member's time, the file time; a decision resting on the
+  file time or a tie is a ``file.order_uncertain`` 提醒, never silent.
 - A file with any 错误 is kept out of the totals; its rows are listed on 问题清单.
 - Row conservation: every entry row of every readable input is either accepted (and
   shown on the city sheets) or has at least one line on 问题清单. :func:`build` checks
@@ -73,6 +76,11 @@ class Input:
     data: WorkbookData | None = None
     error_code: str | None = None  # a file.* rule code when data is None
     error_message: str | None = None
+    # When the application (Excel, WPS, LibreOffice) last saved it, from the file's own
+    # properties (docProps/core.xml dcterms:modified, an .ods's meta.xml dc:date); None
+    # when the file does not say. Stronger evidence than ``received``: copying a file,
+    # or validating it in place, changes its file time but not this.
+    saved: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +170,10 @@ class TownResult:
     winner: FileResult | None
     superseded: list[FileResult]
     progress: list[MetricProgress]
+    # What decided the winner over the next-latest file (see :func:`order_evidence`):
+    # "" with a single file; ``uncertain`` when it rests on the file time or on a tie.
+    basis: str = ""
+    uncertain: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,9 +300,66 @@ def examine_with_columns(item: Input, plan: Plan, *, keep_values: bool = True,
     return result, columns
 
 
-def _order(result: FileResult) -> tuple[dt.datetime, str, str]:
-    received = result.input.received or dt.datetime.min.replace(tzinfo=dt.timezone.utc)
-    return (received, result.name, result.input.sha256)
+# ------------------------------------------------------------------------- order
+
+SAVED_BASIS = "保存时间"  # the application's save time in the file's properties
+FILE_TIME_BASIS = "文件时间"  # the file system's modified time: copying or validating changes it
+TIE_BASIS = "时间相同"
+_NO_TIME = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+
+
+def order_evidence(item: Input) -> tuple[tuple[dt.datetime, str], tuple[dt.datetime, str]]:
+    """When the clerk produced a submission, strongest evidence first: the application's
+    save time (:attr:`Input.saved`), else what the inbox knew (the e-mail's Date, the
+    archive member's time, the file time: :attr:`Input.received`); then the inbox's
+    time again, to separate two files saved in the same second. Each as (time, basis)."""
+    inbox = (item.received or _NO_TIME, item.received_from or FILE_TIME_BASIS)
+    first = (item.saved, SAVED_BASIS) if item.saved is not None else inbox
+    return first, inbox
+
+
+def _order(result: FileResult) -> tuple[dt.datetime, dt.datetime, str, str]:
+    first, inbox = order_evidence(result.input)
+    return (first[0], inbox[0], result.name, result.input.sha256)
+
+
+def decided_by(winner: FileResult, runner_up: FileResult) -> tuple[str, bool]:
+    """What put ``winner`` after ``runner_up`` (see :func:`_order`), and whether that is
+    uncertain: the file time (which copying, re-sending or an in-place validation
+    changes) or a tie settled by the file name. Identical content is never uncertain."""
+    (w_time, w_basis), w_inbox = order_evidence(winner.input)
+    (r_time, r_basis), r_inbox = order_evidence(runner_up.input)
+    if w_time == r_time:
+        w_time, w_basis, r_time, r_basis = *w_inbox, *r_inbox
+    if w_time == r_time:
+        basis, uncertain = TIE_BASIS, True
+    else:
+        basis = w_basis if w_basis == r_basis else f"{w_basis}/{r_basis}"
+        uncertain = FILE_TIME_BASIS in (w_basis, r_basis)
+    if winner.input.sha256 and winner.input.sha256 == runner_up.input.sha256:
+        uncertain = False
+    return basis, uncertain
+
+
+def evidence_text(item: Input) -> str:
+    """The time a submission is ordered by, with its basis: ``保存时间 2023-03-05 18:00:00``
+    (local time)."""
+    (when, basis), _ = order_evidence(item)
+    if when == _NO_TIME:
+        return "无时间"
+    return f"{basis} {when.astimezone().strftime('%Y-%m-%d %H:%M:%S')}"
+
+
+def _order_finding(town: Town, winner: FileResult, runner_up: FileResult, basis: str
+                   ) -> Finding:
+    if basis == TIE_BASIS:
+        why = (f"两份文件的时间完全相同（{evidence_text(winner.input)}），"
+               "程序只能按文件名选取")
+    else:
+        why = (f"只能按文件时间判断（本文件：{evidence_text(winner.input)}；"
+               f"另一份：{evidence_text(runner_up.input)}），而复制、转发或在本机校验都会改变文件时间")
+    return file_finding("file.order_uncertain", winner.name, town=town.short,
+                        other=base_name(runner_up.name), why=why)
 
 
 def build(inputs: Iterable[Input], plan: Plan) -> Consolidation:
@@ -313,6 +382,13 @@ def build_from(files: list[FileResult], plan: Plan, *,
         candidates = sorted(by_town.get(town.code, []), key=_order)
         winner = candidates[-1] if candidates else None
         superseded = candidates[:-1]
+        basis, uncertain = "", False
+        if winner is not None and superseded:
+            basis, uncertain = decided_by(winner, superseded[-1])
+            if uncertain:
+                winner.report.add(_order_finding(town, winner, superseded[-1], basis))
+        elif winner is not None:
+            basis = order_evidence(winner.input)[0][1]
         for old in superseded:
             assert winner is not None
             old.status = "superseded"
@@ -332,7 +408,8 @@ def build_from(files: list[FileResult], plan: Plan, *,
         except KeyError:  # a town without a 附件2 row has no targets, only completion
             target = None
         towns.append(TownResult(town, state, winner, list(reversed(superseded)),
-                                progress_of(counts, target) if target else []))
+                                progress_of(counts, target) if target else [],
+                                basis, uncertain))
     accepted = [t.winner for t in towns if t.winner is not None and t.state == "已报送"]
     rows = {s.key: [Row(f.town, f, r) for f in accepted if f.town for r in f.records(s.key)]
             for s in ENTRY_SHEETS}

@@ -147,3 +147,23 @@ CITY_HEADERS: Final = {
     CITY_ISSUES: ("序号", "镇区", "文件", "严重程度", "位置", "列", "填写内容", "问题说明", "规则代码"),
 }
 CITY_SUBMISSION_STATES: Final = ("已报送", "未报送", "未通过校验")
+
+# Sheets only the filled city workbook has (issue 12), not the empty city template: the
+# standing of the towns, this round against the previous one, the charts, 附件3 with how
+# it went, and the rows of files that do not count (問題清单 has one line per such file).
+CITY_RANKING: Final = "排名"
+CITY_COMPARISON: Final = "进度对比"
+CITY_PROJECT_CHANGES: Final = "项目变化"
+CITY_CHARTS: Final = "图表"
+CITY_SCHEDULE: Final = "附件3执行情况"
+CITY_EXCLUDED_ROWS: Final = "未计入汇总的行"
+# The filled city workbook's sheets, in order.
+CITY_BOOK_SHEETS: Final = (
+    CITY_TASKS, CITY_RANKING, CITY_COMPARISON, CITY_PROJECT_CHANGES, CITY_CHARTS,
+    CITY_CARRIERS, CITY_PROJECTS, CITY_ACTIVITIES, CITY_SCHEDULE, CITY_SUBMISSIONS,
+    CITY_ISSUES, CITY_EXCLUDED_ROWS,
+)
+# Printed on every page of the city workbook (the page header), with the sheet's name
+# and the period: row 1 of each sheet stays its header row.
+CITY_TITLE: Final = "{year}年{city}科技招商工作进展汇总表"
+MISSING_STATES: Final = ("未报送", "未通过校验")

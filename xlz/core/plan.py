@@ -39,6 +39,10 @@ class Town(_Model):
     name: str  # official name as printed in 附件2
     short: str  # the short name used in 附件3/附件4 and by clerks
     aliases: tuple[str, ...] = ()
+    # Who the city office calls when the town is late (name and phone, free text). The
+    # plan document names none, so the shipped plan leaves it empty ("—" on paper); a
+    # town's own 填报人/联系电话 from its last submission is preferred when known.
+    contact: str = ""
 
     @property
     def all_names(self) -> tuple[str, ...]:
@@ -222,6 +226,12 @@ class Plan(_Model):
     pipeline_statuses: tuple[str, ...]
     carrier_counts: tuple[CarrierCount, ...]
     reporting: Reporting
+    # 排名: each metric's weight in a town's overall completion (the weighted mean of its
+    # 完成率 over the metrics it has a target for). Missing metrics weigh 1: equal weights.
+    ranking_weights: dict[Metric, float] = {}
+
+    def weight(self, metric: Metric) -> float:
+        return self.ranking_weights.get(metric, 1.0)
 
     # --- look-ups -----------------------------------------------------------------
     @functools.cached_property

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from xlz.core import normalize as nz
 from xlz.core.catalogue import RULES, Check, Rule
-from xlz.core.cells import CellValue, cell_ref, display
+from xlz.core.cells import CELL_TEXT_LIMIT, CellValue, cell_ref, display
 from xlz.core.entries import ENTRY_SHEETS, Column, EntrySheet, Kind
 from xlz.core.findings import Finding, Report
 from xlz.core.guideinfo import GuideInfo, read_guide
@@ -90,6 +90,9 @@ _BLANK: tuple[str, Any] = ("blank", None)
 _INVALID: tuple[str, Any] = ("invalid", None)
 _NEGATIVE: tuple[str, Any] = ("negative", None)
 _OK_NONE: tuple[str, Any] = ("ok", None)  # an empty cell in an optional column
+# Text longer than an Excel cell holds (CELL_TEXT_LIMIT): Excel cuts it on opening, and
+# the city workbook could only cut it too; refused with workbook.cell.too_long instead.
+_OVER_CELL: tuple[str, Any] = ("over_cell", None)
 _STATE = operator.itemgetter(0)
 _PARSED = operator.itemgetter(1)
 # A cell that needs a finding: its column, key, raw value, state and parsed value.
@@ -275,7 +278,9 @@ class _SheetChecker:
 
     def _judge(self, col: Column, raw: CellValue) -> tuple[str, Any]:
         """What one non-empty cell means: ("ok" | "blank" | "invalid" | "negative" |
-        "too_long", parsed). Depends on the column and the value only."""
+        "too_long" | "over_cell", parsed). Depends on the column and the value only."""
+        if raw.__class__ is str and len(raw) > CELL_TEXT_LIMIT:
+            return _OVER_CELL
         if raw.__class__ is str and col.kind is Kind.TEXT:
             # Free text is mostly unique (names): the short way through what is_blank,
             # parse_text and the checks below do with a string.
@@ -355,6 +360,14 @@ class _SheetChecker:
                              expected=rule.params.get("expected", ""))
             elif state == "negative":
                 self.finding(self.rules[f"{self.sheet.key}.{key}.negative"], record, key, raw)
+            elif state == "over_cell":
+                assert isinstance(raw, str)
+                # The finding keeps the start of the text: its whole would be cut again
+                # wherever the finding is written (校验结果, 问题清单).
+                file = (self.source or "").replace("\\", "/").rsplit("/", 1)[-1]
+                self.finding(RULES["workbook.cell.too_long"], record, key, raw[:100] + "…",
+                             file=f"“{file}”" if file else "", length=len(raw),
+                             limit=CELL_TEXT_LIMIT)
             else:
                 assert col.max_length is not None
                 self.finding(self.rules[f"{self.sheet.key}.{key}.too_long"], record, key, raw,

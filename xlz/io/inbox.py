@@ -43,6 +43,12 @@ WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".ods", ".et", ".ett", 
 ZIP_SUFFIXES = frozenset({".zip"})
 EMAIL_SUFFIXES = frozenset({".eml"})
 SEPARATOR = " › "  # between a container and what is inside it, in display names
+# Where a submission's time came from (Submission.received_from), strongest first; the
+# application's own save time, stronger still, is read with the workbook
+# (xlz.core.consolidation.order_evidence).
+MAIL_DATE = "邮件日期"
+ARCHIVE_TIME = "压缩包时间"
+FILE_TIME = "文件时间"
 
 # The caps live with the guard (xlz.ooxml.limits); named here for the inbox's callers.
 __all__ = ["DEFAULT_LIMITS", "KEEP_LIMIT", "Limits"]
@@ -104,28 +110,95 @@ def _fix_header_text(text: str) -> str:
     """Raw 8-bit GBK in a header (no encoded-word) arrives as surrogate escapes."""
     if not any("\udc80" <= ch <= "\udcff" for ch in text):
         return text
-    raw = text.encode("utf-8", "surrogateescape")
-    for codec in ("utf-8", "gb18030"):
+    return _decode_name(text.encode("utf-8", "surrogateescape"), ())
+
+
+# What a file name from a mail or an archive may not keep: control characters (NUL
+# above all: a path with NUL cannot even be opened), path separators, a leading dot.
+_CONTROL = dict.fromkeys([*range(0x20), 0x7F, *range(0x80, 0xA0)])
+_RESERVED = str.maketrans(dict.fromkeys('<>:"|?*', "_"))  # Windows refuses these in names
+
+
+def _decode_name(raw: bytes, declared: Iterable[str]) -> str:
+    """A file name's bytes as text: the charset the mail declared, then UTF-8, then
+    GB18030 (what Chinese Windows mailers write when they declare nothing), the first
+    that decodes strictly; GB18030 with replacement as the last resort."""
+    for codec in (*declared, "utf-8", "gb18030"):
         try:
             return raw.decode(codec)
-        except UnicodeDecodeError:
+        except (UnicodeDecodeError, LookupError):
             continue
     return raw.decode("gb18030", "replace")
 
 
-def _attachment_name(part: Message) -> str | None:
-    """RFC 2231 (``filename*=GBK''%B6...``) and RFC 2047 (``filename="=?GBK?B?...?="``,
-    not allowed by the RFC but what most Chinese mail clients send) are both decoded by
-    the email package's default policy; ``name=`` on Content-Type is the fallback."""
-    name = part.get_filename() or part.get_param("name", header="content-type")
-    if not isinstance(name, str) or not name:
-        return None
-    if "=?" in name:  # an encoded-word the parser left alone (e.g. split across lines)
-        from email.header import decode_header, make_header
+def safe_name(name: str) -> str:
+    """A name from an untrusted source fit to show and to be a file's last path part:
+    its last part after any ``/`` or ``\\``, without control characters (NUL), spaces
+    at either end or leading dots (so never ``.`` or ``..``); "" when nothing is left."""
+    name = name.translate(_CONTROL).replace("\\", "/").rsplit("/", 1)[-1]
+    return name.strip().lstrip(".").strip()
 
+
+def _raw_header(part: Message, header: str) -> str | None:
+    """The header's value as it came (raw 8-bit bytes as surrogate escapes): the
+    default policy would already have replaced undecodable bytes with U+FFFD."""
+    for key, value in part.raw_items():
+        if key.lower() == header:
+            return value if isinstance(value, str) else str(value)
+    return None
+
+
+def _raw_param(part: Message, header: str, param: str, declared: tuple[str, ...]
+               ) -> str | None:
+    """``param`` of ``header`` decoded from its own bytes (see :func:`_attachment_name`)."""
+    from email.header import decode_header, make_header
+
+    raw = _raw_header(part, header)
+    if raw is None:
+        return None
+    # The header's bytes, one character each (latin-1): parameters parsed, nothing
+    # decoded or replaced behind our back (compat32 turns surrogate escapes into U+FFFD).
+    try:
+        data = raw.encode("ascii", "surrogateescape")
+    except UnicodeEncodeError:  # a message built from text, not bytes
+        data = raw.encode("utf-8", "surrogateescape")
+    probe = Message()
+    probe[header] = data.decode("latin-1")
+    value = probe.get_param(param, header=header)
+    if isinstance(value, tuple):  # RFC 2231: (charset, language, %-decoded as latin-1)
+        charset, _, text = value
+        return _decode_name(text.encode("latin-1", "replace"),
+                            (charset,) if charset else declared)
+    if not isinstance(value, str) or not value:
+        return None
+    value = email.utils.unquote(value)
+    if "=?" in value:  # RFC 2047 inside quotes: not allowed, but most Chinese mailers do it
         with contextlib.suppress(Exception):
-            name = str(make_header(decode_header(name)))
-    return _fix_header_text(name).replace("\\", "/").rsplit("/", 1)[-1].strip()
+            return str(make_header(decode_header(value)))
+    # Raw 8-bit bytes (Foxmail, old Outlook) in the declared charset, UTF-8 or GB18030.
+    return _decode_name(value.encode("latin-1", "replace"), declared)
+
+
+def _attachment_name(part: Message, declared: tuple[str, ...] = ()) -> str | None:
+    """The attachment's file name as the clerk saw it, made safe (:func:`safe_name`).
+
+    Read from the header's own bytes: RFC 2231 (``filename*=GBK''%B6...``) in the charset
+    it names, RFC 2047 (``filename="=?GBK?B?...?="``), or raw 8-bit text as Foxmail and
+    old Outlook send it, tried in the part's declared charset, UTF-8, the charsets the
+    message declares (``declared``), then GB18030; ``filename`` on Content-Disposition first,
+    ``name`` on Content-Type as the fallback."""
+    own = part.get_param("charset", header="content-type")
+    # The part's own charset is a declaration; the message's (its text parts) is only a
+    # hint, weaker than a name that is valid UTF-8.
+    charsets = (*([own] if isinstance(own, str) else []), "utf-8", *declared)
+    for header, param in (("content-disposition", "filename"), ("content-type", "name")):
+        try:
+            name = _raw_param(part, header, param, charsets)
+        except Exception:  # a header malformed past the parser's tolerance
+            name = None
+        if name:
+            return safe_name(name) or None
+    return None
 
 
 def kind_of(name: str) -> str | None:
@@ -280,14 +353,14 @@ class Expander:
             budget = Budget(self.limits)
             if kind == SourceKind.ZIP:
                 # Read from the file, member by member: the archive is never held whole.
-                yield from self._zip(path, name, _local(stat.st_mtime), 1, budget)
+                yield from self._zip(path, name, _local(stat.st_mtime), FILE_TIME, 1, budget)
             elif kind == SourceKind.EMAIL:
                 if stat.st_size > self.limits.total_bytes:
                     yield SourceProblem(name, "file.archive_limit",
                                         f"邮件超过{self.limits.total_bytes >> 20} MB")
                     return
-                yield from self._email(path.read_bytes(), name, _local(stat.st_mtime), 1,
-                                       budget)
+                yield from self._email(path.read_bytes(), name, _local(stat.st_mtime),
+                                       FILE_TIME, 1, budget)
             else:
                 # A plain workbook is read where it lies: hash it streaming, never copy.
                 digest = hashlib.sha256()
@@ -295,7 +368,7 @@ class Expander:
                     while chunk := fh.read(1 << 20):
                         digest.update(chunk)
                 yield Submission(name, path, digest.hexdigest(), _local(stat.st_mtime),
-                                 "文件时间", stat.st_size)
+                                 FILE_TIME, stat.st_size)
         except OSError as exc:
             yield SourceProblem(name, "file.unreadable", f"无法打开（{exc.strerror or exc}）")
 
@@ -308,10 +381,13 @@ class Expander:
         # file in their messages, and the clerk knows it by that name, not by a temp name.
         folder = Path(self._tmp.name, f"{self._count:05d}")
         folder.mkdir()
-        base = name.rsplit(SEPARATOR, 1)[-1].rsplit("/", 1)[-1] or "附件"
+        # Never a path from the sender: the last part only, no NUL, no separator, no
+        # "..", nothing Windows refuses in a name (safe_name, _RESERVED).
+        base = safe_name(name.rsplit(SEPARATOR, 1)[-1]).translate(_RESERVED) or "附件"
         if len(base.encode()) > 200:  # file systems cap a name at 255 bytes
             base = base[:60] + Path(base).suffix
         path = folder / base
+        assert path.parent == folder, path  # safe_name leaves no way out of the folder
         path.write_bytes(data)
         return path
 
@@ -319,15 +395,15 @@ class Expander:
                depth: int, budget: Budget) -> Iterator[Item]:
         kind = kind_of(name)
         if kind == SourceKind.ZIP:
-            yield from self._zip(data, name, received, depth + 1, budget)
+            yield from self._zip(data, name, received, received_from, depth + 1, budget)
         elif kind == SourceKind.EMAIL:
-            yield from self._email(data, name, received, depth + 1, budget)
+            yield from self._email(data, name, received, received_from, depth + 1, budget)
         else:
             yield Submission(name, self._spill(data, name), hashlib.sha256(data).hexdigest(),
                              received, received_from, len(data))
 
-    def _zip(self, data: bytes | Path, name: str, received: dt.datetime, depth: int,
-             budget: Budget) -> Iterator[Item]:
+    def _zip(self, data: bytes | Path, name: str, received: dt.datetime, received_from: str,
+             depth: int, budget: Budget) -> Iterator[Item]:
         if depth > self.limits.depth:
             yield SourceProblem(name, "file.archive_limit",
                                 f"压缩包嵌套超过{self.limits.depth}层，未展开")
@@ -362,19 +438,42 @@ class Expander:
                 except Exception as exc:  # BadZipFile, zlib.error, EOFError … of one member
                     yield SourceProblem(shown, "file.unreadable", f"无法解压（{exc}）")
                     continue
-                try:
-                    when = dt.datetime(*info.date_time).astimezone()
-                    source = "压缩包时间"
-                except ValueError:
-                    when, source = received, "文件时间"
-                yield from self._inner(content, shown, when, source, depth, budget)
+                # The e-mail's Date, when the archive came by mail, is the stronger
+                # evidence; else the member's own time, else what the archive had.
+                when, source = received, received_from
+                if received_from != MAIL_DATE:
+                    with contextlib.suppress(ValueError):
+                        when, source = dt.datetime(*info.date_time).astimezone(), ARCHIVE_TIME
+                try:  # a member that breaks a parser costs itself only, not its archive
+                    with untrusted(shown, "展开压缩包成员"):
+                        yield from self._inner(content, shown, when, source, depth, budget)
+                except ReaderFailed as exc:
+                    yield SourceProblem(shown, exc.code, exc.reason)
                 if budget.spent:
                     return
         if not found:
             yield SourceProblem(name, "file.no_workbook", "未找到 .xlsx、.xls、.ods 等文件")
 
-    def _email(self, data: bytes, name: str, received: dt.datetime, depth: int,
-               budget: Budget) -> Iterator[Item]:
+    def _one_attachment(self, part: Message, shown: str, when: dt.datetime, source: str,
+                        depth: int, budget: Budget) -> Iterator[Item]:
+        """One attachment inside a boundary of its own: whatever it does to the parser
+        (a payload that does not decode, a nested archive that breaks a reader) is a
+        problem of this attachment, and the e-mail's other attachments are still read."""
+        try:
+            with untrusted(shown, "展开邮件附件"):
+                payload = part.get_payload(decode=True)
+                if not isinstance(payload, bytes):
+                    yield SourceProblem(shown, "file.unreadable", "附件内容无法解码")
+                    return
+                if len(payload) > self.limits.member_bytes:
+                    yield SourceProblem(shown, "file.archive_limit", "附件过大")
+                    return
+                yield from self._inner(payload, shown, when, source, depth, budget)
+        except ReaderFailed as exc:
+            yield SourceProblem(shown, exc.code, exc.reason)
+
+    def _email(self, data: bytes, name: str, received: dt.datetime, received_from: str,
+               depth: int, budget: Budget) -> Iterator[Item]:
         if depth > self.limits.depth:
             yield SourceProblem(name, "file.archive_limit",
                                 f"邮件嵌套超过{self.limits.depth}层，未展开")
@@ -384,14 +483,15 @@ class Expander:
         except Exception as exc:  # the parser is lenient; this is a last resort
             yield SourceProblem(name, "file.unreadable", f"邮件无法解析（{exc}）")
             return
-        when, source = received, "文件时间"
+        when, source = received, received_from
         date = message.get("Date")
         if date:
             with contextlib.suppress(TypeError, ValueError, IndexError):
                 parsed = email.utils.parsedate_to_datetime(str(date))
                 when = parsed if parsed.tzinfo else parsed.astimezone()
-                source = "邮件日期"
+                source = MAIL_DATE
         attachments = list(_attachments(message))
+        declared = tuple(c for c in message.get_charsets() if isinstance(c, str))
         if not attachments:
             yield SourceProblem(name, "file.email_no_attachment", "没有附件")
             return
@@ -403,20 +503,14 @@ class Expander:
                 if isinstance(inner_msg, Message):
                     found = True
                     yield from self._email(inner_msg.as_bytes(), f"{name}{SEPARATOR}转发邮件{index}",
-                                           when, depth + 1, budget)
+                                           when, source, depth + 1, budget)
                 continue
-            filename = _attachment_name(part) or f"附件{index}"
+            filename = _attachment_name(part, declared) or f"附件{index}"
             if kind_of(filename) is None:
                 continue  # signatures, pictures, documents
-            payload = part.get_payload(decode=True)
-            if not isinstance(payload, bytes):
-                continue
             found = True
             shown = f"{name}{SEPARATOR}{filename}"
-            if len(payload) > self.limits.member_bytes:
-                yield SourceProblem(shown, "file.archive_limit", "附件过大")
-                continue
-            yield from self._inner(payload, shown, when, source, depth, budget)
+            yield from self._one_attachment(part, shown, when, source, depth, budget)
         if not found:
             yield SourceProblem(name, "file.email_no_attachment", "的附件中没有表格文件")
 

@@ -27,7 +27,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 
 from xlz.core import layout as L
-from xlz.core.cells import cell_ref, column_letter, display
+from xlz.core.cells import cell_ref, column_letter, display, fit_cell
 from xlz.core.entries import ENTRY_SHEETS, FINDINGS_HEADER
 from xlz.core.findings import Finding, Report, Severity
 from xlz.core.plan import METRICS, Metric, Plan, Town
@@ -212,7 +212,7 @@ def validation_edits(data: WorkbookData, report: Report, places: Places,
             "严重程度": Text(f.severity.value),
             "位置": hyperlink(f),
             "列": Text(f.column or ""),
-            "填写内容": Text(display(f.value)),
+            "填写内容": Text(fit_cell(display(f.value))),
             "问题说明": Text(f.message),
             "规则代码": Text(f.code),
         }

@@ -8,10 +8,12 @@ workbook; this module adds the guards against hostile zip packages.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
+import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -58,6 +60,67 @@ def parse_custom_properties(xml: bytes) -> dict[str, str]:
         value = next(iter(prop), None)  # one vt:* child holds the value
         props[name] = (value.text or "") if value is not None else ""
     return props
+
+
+# Where an application records when it saved the file (issue 11, "the latest submission
+# is not the newest"): Excel, WPS and LibreOffice set ``dcterms:modified`` in
+# docProps/core.xml on every save (W3CDTF, UTC with ``Z``); LibreOffice's .ods keeps it
+# as ``dc:date`` in meta.xml (local time, no zone). xlz's in-place writes never touch
+# these parts, so validating an old file does not make it look new.
+CORE_PROPS: Final = "docProps/core.xml"
+ODS_META: Final = "meta.xml"
+SAVE_TIME_PARTS: Final = (CORE_PROPS, ODS_META)
+_SAVED_TAGS: Final = {CORE_PROPS: "{http://purl.org/dc/terms/}modified",
+                      ODS_META: "{http://purl.org/dc/elements/1.1/}date"}
+_W3CDTF = re.compile(r"\s*(\d{4})-(\d\d)-(\d\d)(?:T(\d\d):(\d\d)(?::(\d\d)(?:[.,](\d+))?)?)?"
+                     r"\s*(Z|[+-]\d\d:?\d\d)?\s*$")
+# Before this, a save time is a placeholder (1601/1899 epochs, a zeroed field), not a save.
+_EARLIEST_SAVE: Final = dt.datetime(1990, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def parse_w3cdtf(text: str) -> dt.datetime | None:
+    """An aware datetime from a W3CDTF / ISO 8601 stamp (``2023-03-05T10:00:00Z``,
+    ``2023-03-05T10:00:00.268499426``); a stamp without a zone is local time. None when
+    it is not one, or is a placeholder rather than a save."""
+    m = _W3CDTF.match(text or "")
+    if m is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = m.groups()
+    try:
+        when = dt.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0),
+                           int(second or 0), int((fraction or "0")[:6].ljust(6, "0")))
+    except ValueError:
+        return None
+    if zone is None:
+        aware = when.astimezone()
+    elif zone == "Z":
+        aware = when.replace(tzinfo=dt.timezone.utc)
+    else:
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        offset = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        aware = when.replace(tzinfo=dt.timezone(sign * offset))
+    return aware if aware >= _EARLIEST_SAVE else None
+
+
+def saved_time(parts: Mapping[str, bytes]) -> dt.datetime | None:
+    """When the application last saved the package, from the parts the guard kept
+    (:data:`SAVE_TIME_PARTS`); None when the package does not say (or says nonsense)."""
+    from defusedxml import ElementTree as DET
+
+    for name, tag in _SAVED_TAGS.items():
+        xml = parts.get(name)
+        if not xml:
+            continue
+        try:
+            root = DET.fromstring(xml)
+        except Exception:  # defusedxml raises several types; a damaged part says nothing
+            continue
+        for element in root.iter(tag):
+            when = parse_w3cdtf(element.text or "")
+            if when is not None:
+                return when
+    return None
 
 
 def _zip_properties(path: Path, limits: Limits = DEFAULT_LIMITS) -> dict[str, str]:

@@ -20,19 +20,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from xlz.core.cells import column_letter, range_ref
+from xlz.core.cells import column_letter, fit_cell, range_ref
 from xlz.ooxml.xmltext import xml_text
 from xlz.ooxml.zipjoin import Part, Segment, deflate_segment, inflated, join, parts_of, write_zip
 
 _EPOCH = dt.datetime(1899, 12, 30)
-_MAX_TEXT = 32767  # Excel's limit per cell
 _CHUNK_ROWS = 2000
 
 
 @functools.lru_cache(maxsize=1 << 16)  # towns, categories, files and hashes repeat per row
 def _text(value: str) -> str:
-    if len(value) > _MAX_TEXT:
-        value = value[:_MAX_TEXT]
+    value = fit_cell(value)  # never cut silently (accepted entries always fit)
     value = xml_text(value)
     if value[:1].isspace() or value[-1:].isspace():
         return f'<is><t xml:space="preserve">{value}</t></is>'

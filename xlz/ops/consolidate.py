@@ -13,7 +13,7 @@ import datetime as dt
 import functools
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,11 +31,16 @@ from xlz.core.consolidation import (
 from xlz.core.entries import ENTRY_SHEETS
 from xlz.core.guideinfo import GuideInfo
 from xlz.core.plan import DEFAULT_PLAN, Plan, load_plan
-from xlz.core.roundrecord import RecordedRound
+from xlz.core.roundrecord import PERIOD_SOURCE_TEXT, RecordedRound, choose_period
+from xlz.core.rounds import RoundContext, RoundSnapshot, missing, standings
 from xlz.core.summary import Tally
 from xlz.core.validator import PlanCache, SheetColumns
 from xlz.io.boundary import ReaderFailed, untrusted
 from xlz.io.inbox import DEFAULT_LIMITS, Expander, Limits, SourceProblem, Submission
+from xlz.io.ledger.read import parse_period
+from xlz.io.read import SAVE_TIME_PARTS
+from xlz.ops.feedback import Feedback, FeedbackKeeper, check_feedback_dir, write_feedback
+from xlz.ops.history import round_of
 from xlz.ops.pool import Examined, examine_in_pool, pool_size
 from xlz.ops.recording import Recorder, ledger_path
 
@@ -61,6 +66,10 @@ class ConsolidationResult:
     consolidation: Consolidation
     # Where the run was recorded as a round (None with ``ledger=False``); docs/ledger.md.
     round: RecordedRound | None = None
+    # The period, the earlier rounds and known contacts the city workbook was written with.
+    round_info: RoundContext | None = None
+    # What ``feedback=`` wrote: one entry per town whose file has 错误 (xlz/ops/feedback.py).
+    feedback: list[Feedback] = field(default_factory=list)
 
     def tables(self) -> dict[str, list[dict[str, Any]]]:
         """The result as tables of plain rows, one dict per row: ``projects``,
@@ -90,6 +99,7 @@ class ConsolidationResult:
         out["files"] = [
             {"file": f.name, "sha256": f.input.sha256, "status": f.status,
              "town": f.town.code if f.town else None, "received": f.input.received,
+             "received_from": f.input.received_from, "saved": f.input.saved,
              "template_version": f.template_version,
              **_guide_columns(f.guide),
              "errors": len(f.report.errors), "warnings": len(f.report.warnings)}
@@ -116,11 +126,13 @@ class ConsolidationResult:
 
     @property
     def exit_code(self) -> int:
-        """0 fine; 1 some file was rejected; 2 nothing could be read (section 6)."""
+        """0 every town counted; 1 some town is 未报送 or 未通过校验, or some file was
+        rejected (the round is not complete: the office has calls to make); 2 nothing
+        could be read (docs/standard.md section 6)."""
         c = self.consolidation
         if not c.readable:
             return 2
-        return 1 if c.rejected else 0
+        return 1 if c.rejected or any(t.state != "已报送" for t in c.towns) else 0
 
     def to_dict(self) -> dict[str, Any]:
         c = self.consolidation
@@ -133,6 +145,7 @@ class ConsolidationResult:
                     "code": t.town.code, "name": t.town.short, "state": t.state,
                     "file": t.winner.name if t.winner else None,
                     "superseded": [f.name for f in t.superseded],
+                    "decided_by": t.basis, "uncertain": t.uncertain,
                     "progress": {p.metric: {"target": p.target, "done": p.done,
                                             "rate": p.rate, "pipeline": p.pipeline}
                                  for p in t.progress},
@@ -144,6 +157,8 @@ class ConsolidationResult:
                     "name": f.name, "sha256": f.input.sha256, "status": f.status,
                     "town": f.town.code if f.town else None,
                     "received": f.input.received.isoformat() if f.input.received else None,
+                    "received_from": f.input.received_from,
+                    "saved": f.input.saved.isoformat() if f.input.saved else None,
                     "counts": f.counts(), "findings": f.report.counts(),
                     "guide": f.guide.to_dict() if f.guide is not None else None,
                 }
@@ -162,12 +177,28 @@ class ConsolidationResult:
                 "path": str(self.round.path), "round": self.round.number,
                 "period": self.round.period.isoformat(),
                 "period_source": self.round.period_source, "revision": self.round.revision},
+            **self._round_dict(),
+        }
+
+    def _round_dict(self) -> dict[str, Any]:
+        """Who is behind (未报送 / 未通过校验, with whom to call) and the 排名."""
+        c = self.consolidation
+        info = self.round_info
+        return {
+            "period": info.period.isoformat() if info else None,
+            "missing": [{"code": m.town.code, "name": m.town.short, "state": m.state,
+                         "contact": m.contact, "file": m.file}
+                        for m in missing(c, info.contacts if info else None)],
+            "ranking": [{"rank": st.rank, "code": st.town.code, "name": st.town.short,
+                         "state": st.state, "overall": st.score} for st in standings(c)],
         }
 
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _CUSTOM_PROPS = "docProps/custom.xml"
-_KEPT_PARTS = ("[Content_Types].xml", "mimetype", _CUSTOM_PROPS)
+# The application's own save time (docProps/core.xml, an .ods's meta.xml) orders a
+# town's submissions (xlz.core.consolidation): taken from the guard's pass too.
+_KEPT_PARTS = ("[Content_Types].xml", "mimetype", _CUSTOM_PROPS, *SAVE_TIME_PARTS)
 # What consolidation reads: the entry sheets and the town cell (the _xlz metadata sheet
 # is always read). The library-owned summary sheets are recomputed, never trusted.
 _NEEDED_SHEETS = (L.GUIDE, *(s.name for s in ENTRY_SHEETS))
@@ -177,16 +208,18 @@ def read_input(sub: Submission, limits: Limits = DEFAULT_LIMITS) -> Input:
     """One submission as values, or why not. Never raises for a bad file."""
     from xlz.io.inbox import inspect_container
     from xlz.io.intake import READABLE_FORMATS, WPS_SUFFIXES, InputError, zip_format
-    from xlz.io.read import properties_of, read_workbook
+    from xlz.io.read import properties_of, read_workbook, saved_time
 
     with sub.path.open("rb") as fh:
         head = fh.read(4)
     fmt: str | None = None
     properties: dict[str, str] | None = None
+    saved: dt.datetime | None = None  # when the application saved it, if it says
     if head == _ZIP_MAGIC:
         seen = inspect_container(sub.path, limits, keep=_KEPT_PARTS)
         if seen.problem is not None:
             return _problem(sub, seen.problem[0], **seen.fields)
+        saved = saved_time(seen.parts)
         # The guard has inflated every part anyway: take the format and the metadata
         # from it instead of opening the package twice more. Anything unusual (a WPS
         # suffix, not a readable workbook) goes the long way for its proper message.
@@ -200,10 +233,10 @@ def read_input(sub: Submission, limits: Limits = DEFAULT_LIMITS) -> Input:
                              fmt=fmt, properties=properties)
     except InputError as exc:
         return Input(sub.name, sub.sha256, sub.received, sub.received_from,
-                     error_code=exc.code, error_message=exc.message)
+                     error_code=exc.code, error_message=exc.message, saved=saved)
     except MemoryError:  # pragma: no cover - guarded above; kept so one file cannot end the run
         return _problem(sub, "file.too_large", reason="读取时内存不足")
-    return Input(sub.name, sub.sha256, sub.received, sub.received_from, data)
+    return Input(sub.name, sub.sha256, sub.received, sub.received_from, data, saved=saved)
 
 
 def _problem(sub: Submission | SourceProblem, code: str, **extra: Any) -> Input:
@@ -317,6 +350,13 @@ def gather(sources: Iterable[str | os.PathLike[str]], plan: Plan, *,
         return gathered
 
 
+def _each(keepers: Sequence[Callable[[Submission], None]]) -> Callable[[Submission], None]:
+    def keep(sub: Submission) -> None:
+        for k in keepers:
+            k(sub)
+    return keep
+
+
 def consolidate(
     sources: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
     out: str | os.PathLike[str],
@@ -329,6 +369,8 @@ def consolidate(
     force: bool = False,
     ledger: str | os.PathLike[str] | bool | None = None,
     period: str | dt.date | None = None,
+    history: Sequence[RoundSnapshot] = (),
+    feedback: str | os.PathLike[str] | None = None,
 ) -> ConsolidationResult:
     """Consolidate town workbooks (files, folders, ``.zip``, ``.eml``) into the city
     workbook ``out``. Bad inputs become findings; nothing here raises for a bad file.
@@ -342,7 +384,11 @@ def consolidate(
     (default ``科技招商台账.sqlite`` beside ``out``; ``False``: not recorded), ``period``
     the date the figures stand at (default: the latest 数据截至日期 among accepted files,
     else today). A ledger that is not one, is newer or is busy is refused before
-    anything is read (:class:`xlz.OutputError`, ``ledger.*``)."""
+    anything is read (:class:`xlz.OutputError`, ``ledger.*``). ``history``: earlier
+    rounds as plain data (:class:`xlz.RoundSnapshot`), besides the ledger's, for the
+    city workbook's 进度对比 and trend. ``feedback``: a folder (outside the sources) that
+    receives, for each town whose file has 错误, a marked copy of it and a reply text
+    (``result.feedback``); the inputs are never touched."""
     from xlz.books.citybook import write_city_workbook
     from xlz.ops.city_output import check_city_output, keep_existing
 
@@ -351,17 +397,31 @@ def consolidate(
     check_city_output(out, sources, force=force)
     recorder = None if ledger is False else \
         Recorder.checked(ledger_path(out, None if ledger is True else ledger), period)
+    replies = None if feedback is None else FeedbackKeeper(check_feedback_dir(feedback, sources))
     active = plan if isinstance(plan, Plan) else load_plan(plan or DEFAULT_PLAN)
+    keepers = [k.keeper() for k in (recorder, replies) if k is not None]
     gathered = gather(sources, active, limits=limits, on_file=on_file, on_start=on_start,
                       workers=workers,
                       exclude=[out, *(recorder.excluded() if recorder else ())],
-                      keep=recorder.keeper() if recorder else None)
+                      keep=_each(keepers) if keepers else None)
     result = build_from(gathered.files, active, tallies=gathered.tallies)
     keep_existing(out, len(result.readable),
                   f"共 {len(result.files)} 个文件，均无法读取" if result.files else "来源中没有文件")
     when = recorder.choose(result) if recorder else None
-    path = write_city_workbook(result, out, project_rows=gathered.project_rows)
-    done = ConsolidationResult(path, result)
+    # The period and the earlier rounds (the ledger's, and ``history`` handed in) are
+    # known before the city workbook is written: it shows them (进度对比, 排名, 图表).
+    chosen = when or choose_period(result, parse_period(period) if period else None,
+                                   dt.date.today())
+    info = round_of(chosen[0], PERIOD_SOURCE_TEXT[chosen[1]],
+                    recorder.path if recorder else None, history)
+    path = write_city_workbook(result, out, project_rows=gathered.project_rows,
+                               round_info=info)
+    done = ConsolidationResult(path, result, round_info=info)
+    if replies is not None:
+        try:
+            done.feedback = write_feedback(result, replies)
+        finally:
+            replies.close()
     if recorder is not None and when is not None:
         from xlz import __version__
 

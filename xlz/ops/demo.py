@@ -40,6 +40,8 @@ ERROR_TOWN = "jiuhua"
 RENAMED_TOWN = "motou"
 RESUBMIT_TOWN = "gaoxin"
 FORGOT_TOWN = "shizhuang"
+LATE_TOWN = "jiangan"  # reported in June, has not sent its September figures
+JUNE = (6, 30)  # the first round's 数据截至日期; the second is the end of September
 
 _ORIGINS = ("上海", "苏南", "北京", "深圳", "杭州", "长三角其他地区", "国内其他地区", "境外")
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
@@ -252,8 +254,30 @@ def _set_time(path: Path, when: dt.datetime) -> None:
 # ------------------------------------------------------------------------ the demo
 
 
+def june_entries(plan: Plan, town_code: str, seed: int = DEMO_SEED) -> Entries:
+    """What a town had at the end of June: :func:`older_version` (fewer projects, one
+    still 洽谈中), its figures standing at June 30."""
+    entries = older_version(sample_entries(plan, town_code, seed))
+    guide = [{**g, "as_of": dt.date(plan.year, *JUNE)} for g in entries.get("guide", [])]
+    return {**entries, "guide": guide} if guide else entries
+
+
+def build_june_inbox(plan: Plan, inbox: Path, seed: int = DEMO_SEED) -> None:
+    """The first round's inbox: every town's June file, plainly in the folder."""
+    from xlz.books.common import town_file_name
+    from xlz.books.townbook import build_town_workbook
+
+    inbox.mkdir(parents=True, exist_ok=True)
+    tz = dt.timezone(dt.timedelta(hours=8))
+    for i, town in enumerate(plan.towns):
+        path = inbox / town_file_name(plan, town)
+        build_town_workbook(plan, town.code, path, june_entries(plan, town.code, seed))
+        _set_time(path, dt.datetime(plan.year, 7, 3 + i % 5, 9, 0, tzinfo=tz))
+
+
 def build_inbox(plan: Plan, inbox: Path, seed: int = DEMO_SEED) -> dict[str, Any]:
-    """Write the sample inbox; returns what was put where (for the summary and tests)."""
+    """Write the sample inbox (the second round: September); returns what was put where
+    (for the summary and tests). 江安镇 (:data:`LATE_TOWN`) has sent nothing yet."""
     from xlz.books.common import town_file_name
     from xlz.books.townbook import build_town_workbook
 
@@ -271,6 +295,8 @@ def build_inbox(plan: Plan, inbox: Path, seed: int = DEMO_SEED) -> dict[str, Any
 
     notes: dict[str, Any] = {}
     for i, town in enumerate(plan.towns):
+        if town.code == LATE_TOWN:
+            continue
         entries = sample_entries(plan, town.code, seed)
         final_time = dt.datetime(plan.year, 12, 10 + i % 10, 9 + i % 8, 30, tzinfo=tz)
         name = town_file_name(plan, town)
@@ -307,26 +333,41 @@ def build_inbox(plan: Plan, inbox: Path, seed: int = DEMO_SEED) -> dict[str, Any
 
 def run_demo(out_dir: str | os.PathLike[str], plan: Plan | None = None,
              seed: int = DEMO_SEED) -> tuple[Path, Any]:
-    """Templates, sample inbox, consolidation. Returns (city workbook, result)."""
+    """Templates and two rounds in one ledger: June (every town), then September (more
+    progress, a status change, new projects, 江安镇 missing, 九华镇 with 错误 and its
+    feedback), and the bulletin on September. Returns (city workbook, result of the
+    second round); the June workbook and the bulletin lie beside it."""
     from xlz.books.templates import build_templates
     from xlz.core.plan import load_plan
+    from xlz.ops.bulletin import make_bulletin
     from xlz.ops.consolidate import consolidate
 
     active = plan or load_plan()
     out = Path(out_dir)
     build_templates(out / "模板", active)
+    june = out / "收件箱-6月"
+    build_june_inbox(active, june, seed)
+    name = f"{active.year}年{active.city}科技招商汇总表"
+    consolidate([june], out / f"{name}（6月）.xlsx", active, force=True)
     inbox = out / "收件箱"
     build_inbox(active, inbox, seed)
-    city = out / f"{active.year}年{active.city}科技招商汇总表.xlsx"
-    result = consolidate([inbox], city, active)
+    city = out / f"{name}.xlsx"
+    result = consolidate([inbox], city, active, force=True, feedback=out / "反馈")
+    assert result.round is not None
+    make_bulletin(result.round.path, out / f"通报（截至{result.round.period:%Y-%m-%d}）.docx",
+                  plan=active, force=True)
     return city, result
 
 
 DEMO_STORY = (
-    "演示收件箱中的情况：\n"
+    "演示共汇总两轮，记入同一台账：6月（收件箱-6月，13个镇区都已报送）和9月（收件箱）。\n"
+    "9月收件箱中的情况：\n"
+    "  · 各镇区比6月多报送了项目，6月洽谈中的项目已签约（见“进度对比”“项目变化”）；\n"
+    "  · 江安镇还没有报送9月的数据：列为未报送（不按 0 计），联系人取自它6月的报送；\n"
     "  · 高新区先用邮件报送了6月的旧版本，后在压缩包中报送终稿：以终稿为准，旧版本列入“被替换的文件”；\n"
     "  · 石庄镇第一封邮件忘带附件（列入问题清单），随后补发；\n"
     "  · 磨头镇的文件被改名为“新建 Microsoft Excel 工作表 (2).xlsx”，仍按模板标识识别；\n"
     "  · 九华镇的文件有错误（项目类别为空、已注册项目缺企业名称）：未通过校验，不计入汇总，"
-    "因此九华镇的任务显示为未完成。\n"
+    "因此九华镇的任务显示为未完成；发回九华镇的标注文件和反馈说明在“反馈”文件夹中。\n"
+    "通报（.docx 文档）由台账中的9月一期生成，可修改后印发。\n"
 )
