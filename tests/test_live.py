@@ -32,6 +32,7 @@ from tests.xlz_books import GUIDE  # noqa: E402
 from xlz import live  # noqa: E402
 from xlz.books.townbook import build_town_workbook  # noqa: E402
 from xlz.core.cells import cell_ref  # noqa: E402
+from xlz.ops import live_edits  # noqa: E402
 
 NOW = dt.datetime(2023, 6, 30, 17, 0, 0)
 PLAN = xlz.load_plan()
@@ -180,12 +181,12 @@ def test_not_a_template_is_never_written(tmp_path: Path, monkeypatch: pytest.Mon
     report = live.validate_book(book, now=NOW)
     assert any(f.code == "file.not_template" for f in report)
     assert book.json()["actions"] == []
-    assert "不是市里下发的标准模板" in live._summary(report, "校验")
+    assert "不是市里下发的标准模板" in live_edits.summary(report, "校验")
 
 
 def test_risky_text_stays_text() -> None:
     from xlz.ooxml.sheetxml import Text
 
-    assert live._as_written(Text("=1+1")) == "'=1+1"
-    assert live._as_written(Text("00123")) == "'00123"
-    assert live._as_written(Text("【错误】项目信息!C3")) == "【错误】项目信息!C3"
+    assert live_edits.as_written(Text("=1+1")) == "'=1+1"
+    assert live_edits.as_written(Text("00123")) == "'00123"
+    assert live_edits.as_written(Text("【错误】项目信息!C3")) == "【错误】项目信息!C3"
