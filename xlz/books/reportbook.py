@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 from xlz.core.cells import display, fit_cell
 from xlz.core.findings import Report
+from xlz.core.identity import REPORT_SUFFIX
 from xlz.core.layout import (
     META_GENERATED,
     META_STANDARD,
@@ -27,8 +28,6 @@ from xlz.core.layout import (
     RESULTS,
     STANDARD_VERSION,
 )
-
-REPORT_SUFFIX = ".校验报告.xlsx"
 
 
 def report_path(path: str | Path) -> Path:
