@@ -23,7 +23,7 @@ from xlz.ooxml.limits import (
     UnsafeXml,
     UnsupportedMethod,
 )
-from xlz.ooxml.ziprecords import METHOD_NAMES
+from xlz.ooxml.ziprecords import method_name
 
 
 def rule_of(exc: GuardError) -> tuple[str, dict[str, Any]]:
@@ -36,7 +36,7 @@ def rule_of(exc: GuardError) -> tuple[str, dict[str, Any]]:
         return "file.encrypted", {}
     if isinstance(exc, UnsupportedMethod):
         return "file.unsupported_compression", {
-            "part": exc.part or "", "method": METHOD_NAMES.get(exc.method, f"方法 {exc.method}")}
+            "part": exc.part or "", "method": method_name(exc.method)}
     return "file.corrupt", {"reason": exc.reason[:200]}
 
 

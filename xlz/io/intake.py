@@ -22,6 +22,7 @@ from typing import Any, Final
 from xlz.core.errors import InputError as InputError  # re-exported: its old home
 from xlz.core.errors import make_error
 from xlz.io.boundary import untrusted
+from xlz.ooxml.ziprecords import method_name
 
 OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGICS: Final = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
@@ -62,8 +63,6 @@ ZIP_ERRORS: Final = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedErr
 # Excel, WPS and LibreOffice store parts uncompressed or deflated; the reader (calamine)
 # and the standard library agree only on these two.
 SUPPORTED_METHODS: Final = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
-_METHOD_NAMES: Final = {9: "Deflate64", 12: "BZIP2", 14: "LZMA", 93: "Zstandard",
-                        95: "XZ", 98: "PPMd", 99: "AES 加密"}
 
 
 def unsupported_member(zf: zipfile.ZipFile) -> tuple[str, str] | None:
@@ -71,8 +70,7 @@ def unsupported_member(zf: zipfile.ZipFile) -> tuple[str, str] | None:
     other than stored/deflate, or None."""
     for info in zf.infolist():
         if info.compress_type not in SUPPORTED_METHODS:
-            method = _METHOD_NAMES.get(info.compress_type, f"方法 {info.compress_type}")
-            return info.filename, method
+            return info.filename, method_name(info.compress_type)
     return None
 
 

@@ -137,3 +137,8 @@ def dos_datetime(year: int, month: int, day: int, hour: int, minute: int, second
 # readers inflate only those two. For messages that name what was found.
 METHOD_NAMES: Final = {9: "Deflate64", 12: "BZIP2", 14: "LZMA", 93: "Zstandard", 95: "XZ",
                        98: "PPMd", 99: "AES 加密"}
+
+
+def method_name(method: int) -> str:
+    """A zip compression method as a message names it (``LZMA``, ``方法 7``)."""
+    return METHOD_NAMES.get(method, f"方法 {method}")
