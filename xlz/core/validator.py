@@ -41,6 +41,14 @@ class SheetValues:
     first_row: int = 1
     first_col: int = 0
 
+    def cell(self, row: int, col: int) -> CellValue | None:
+        """The value at worksheet ``row`` (1-based) and column ``col`` (0-based); None
+        outside the used range (or past a ragged row's end)."""
+        i, j = row - self.first_row, col - self.first_col
+        if 0 <= i < len(self.rows) and 0 <= j < len(self.rows[i]):
+            return self.rows[i][j]
+        return None
+
 
 @dataclass(slots=True)
 class Record:

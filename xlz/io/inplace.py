@@ -69,13 +69,6 @@ class Places:
         return not self.missing
 
 
-def _cell(values: SheetValues, row: int, col: int) -> object:
-    i, j = row - values.first_row, col - values.first_col
-    if 0 <= i < len(values.rows) and 0 <= j < len(values.rows[i]):
-        return values.rows[i][j]
-    return None
-
-
 def _row_texts(values: SheetValues, row: int) -> dict[str, int]:
     i = row - values.first_row
     if not 0 <= i < len(values.rows):
@@ -191,7 +184,7 @@ def validation_edits(data: WorkbookData, report: Report, places: Places,
         values = data.sheets[sheet]
         last = values.first_row + len(values.rows) - 1
         for row in range(header_row + 1, last + 1):
-            if _cell(values, row, col) is not None:
+            if values.cell(row, col) is not None:
                 sheet_edits[cell_ref(row, col)] = Clear()
         for (name, row), found in per_row.items():
             if name == sheet and row > header_row:
@@ -203,7 +196,7 @@ def validation_edits(data: WorkbookData, report: Report, places: Places,
     last = results.first_row + len(results.rows) - 1
     for row in range(places.results_row + 1, last + 1):
         for col in cols.values():
-            if _cell(results, row, col) is not None:
+            if results.cell(row, col) is not None:
                 result_edits[cell_ref(row, col)] = Clear()
     for n, f in enumerate(report.sorted(), start=1):
         row = places.results_row + n
@@ -449,7 +442,7 @@ def _metric_rows(values: SheetValues, header_row: int, col: int,
     seen: dict[Metric, list[int]] = {}
     last = values.first_row + len(values.rows) - 1
     for row in range(header_row + 1, last + 1):
-        v = _cell(values, row, col)
+        v = values.cell(row, col)
         if isinstance(v, str) and (metric := labels.get(match_key(v))) is not None:
             seen.setdefault(metric, []).append(row)
     rows: dict[Metric, int] = {}
@@ -541,7 +534,7 @@ def fill_edits(data: WorkbookData, validation: Validation, plan: Plan, town: Tow
     last = summary.first_row + len(summary.rows) - 1
     for row in range(first, last + 1):
         for col in cols:
-            if _cell(summary, row, col) is not None:
+            if summary.cell(row, col) is not None:
                 sheet_edits[cell_ref(row, col)] = Clear()
     named = [r for r in validation.records.get("carrier", []) if r.values.get("name")]
     for i, c in enumerate(carrier_rows(named, town.short)):

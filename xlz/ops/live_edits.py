@@ -93,12 +93,9 @@ def _current(data: WorkbookData, sheet: str, row: int, col: int) -> object:
     values = data.sheets.get(sheet)
     if values is None:
         return None
-    i, j = row - values.first_row, col - values.first_col
-    if 0 <= i < len(values.rows) and 0 <= j < len(values.rows[i]):
-        value = values.rows[i][j]
-        # Written back unchanged, text such as 00123 must not become the number 123.
-        return _guarded(value) if isinstance(value, str) else value
-    return None
+    value = values.cell(row, col)
+    # Written back unchanged, text such as 00123 must not become the number 123.
+    return _guarded(value) if isinstance(value, str) else value
 
 
 def blocks(data: WorkbookData, edits: Mapping[str, Mapping[str, Edit]]) -> list[Block]:
