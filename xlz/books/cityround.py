@@ -14,11 +14,10 @@ from typing import Any
 
 from xlz.books.citysheet import CitySheet
 from xlz.core import layout as L
-from xlz.core.consolidation import Consolidation, Issue, Row, TownResult, base_name
+from xlz.core.consolidation import Consolidation, Issue, TownResult, base_name
 from xlz.core.plan import METRICS, Metric
-from xlz.core.rounds import RoundContext, compare, missing, standings, trend
+from xlz.core.rounds import RoundContext, activities_held, compare, missing, standings, trend
 from xlz.core.summary import METRIC_LABELS
-from xlz.core.text import match_key
 
 NONE = "—"
 _SHORT = dict(zip(METRICS, L.CITY_METRIC_SHORT, strict=True))
@@ -229,38 +228,26 @@ def schedule(s: CitySheet, c: Consolidation, r: RoundContext) -> None:
     s.header(("序号", "活动名称", "时间（附件3）", "主办单位", "举办情况", "报送镇区", "说明"),
              (6, 34, 12, 18, 10, 18, 24))
     s.ws.freeze_panes(1, 0)
-    by_name: dict[str, list[Row]] = {}
-    for row in c.activities:
-        by_name.setdefault(match_key(row.record.values.get("name") or ""), []).append(row)
-    matched: set[int] = set()
+    scheduled, others = activities_held(plan.activities, c.activities,
+                                        lambda x: x.record.values.get("name"),
+                                        lambda x: x.record.values.get("state"))
     generic = None
     wrap = s.f["wrap"]
-    for activity in plan.activities:
-        rows = by_name.get(match_key(activity.name), [])
-        matched.update(id(x) for x in rows)
+    for h in scheduled:
+        activity = h.activity
         if not activity.month and "各镇" in activity.host:
             generic = activity  # 各镇区科技招商活动: everything else the towns held
             continue
-        s.line([activity.seq, activity.name, activity.time, activity.host, _state(rows),
-                "、".join(sorted({x.town.short for x in rows})), ""], s.f["cell"],
+        s.line([activity.seq, activity.name, activity.time, activity.host, h.state,
+                "、".join(sorted({x.town.short for x in h.reported})), ""], s.f["cell"],
                [None, wrap, None, wrap, None, wrap])
     if generic is not None:
-        others = [x for x in c.activities if id(x) not in matched]
         held = sum(1 for x in others if x.record.values.get("state") == "已举办")
         s.line([generic.seq, generic.name, generic.time, generic.host,
                 "已举办" if held else "计划",
                 "、".join(sorted({x.town.short for x in others})),
                 f"各镇区报送的其他活动{len(others)}场，其中已举办{held}场"], s.f["cell"],
                [None, wrap, None, wrap, None, wrap, wrap])
-
-
-def _state(rows: Sequence[Row]) -> str:
-    states = {x.record.values.get("state") for x in rows}
-    if "已举办" in states:
-        return "已举办"
-    if states == {"取消"}:
-        return "取消"
-    return "计划"
 
 
 # ------------------------------------------------------------------------ 未计入汇总的行

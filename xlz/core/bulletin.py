@@ -24,9 +24,8 @@ from typing import Any, Protocol
 from xlz.core.consolidation import Consolidation, TownResult, TownState
 from xlz.core.entries import ENTRY_SHEETS, Kind
 from xlz.core.plan import METRICS, Metric, Plan
-from xlz.core.rounds import NO_CONTACT, ProjectState, standings
+from xlz.core.rounds import NO_CONTACT, ProjectState, activities_held, standings
 from xlz.core.summary import METRIC_LABELS, MetricProgress, carrier_progress
-from xlz.core.text import match_key
 from xlz.core.validator import Record
 
 Rows = list[dict[str, Any]]
@@ -204,24 +203,19 @@ def _activities(plan: Plan, period: dt.date, rows: Rows) -> tuple[list[Scheduled
     """附件3's activities due by the period (month ≤ the period's, in the plan year),
     matched by name with the towns' reported activities as the city workbook's
     附件3执行情况 matches them; and how many other activities the towns held."""
-    by_name: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        by_name.setdefault(match_key(r.get("name") or ""), []).append(r)
     due_month = period.month if period.year == plan.year else (12 if period.year > plan.year
                                                               else 0)
-    out, matched = [], set()
-    for a in plan.activities:
-        found = by_name.get(match_key(a.name), [])
-        matched.add(match_key(a.name))
+    scheduled, unscheduled = activities_held(plan.activities, rows, lambda r: r.get("name"),
+                                             lambda r: r.get("state"))
+    out = []
+    for h in scheduled:
+        a = h.activity
         if a.month is None or a.month > due_month:
             continue  # 全年, or not yet due
-        states = {r.get("state") for r in found}
-        state = ("已举办" if "已举办" in states else "取消" if states == {"取消"}
-                 else "计划" if found else "未见报送")
-        out.append(ScheduledActivity(a.seq, a.name, a.time, a.host, state,
-                                     tuple(sorted({r["town_name"] for r in found}))))
-    others = sum(1 for key, found in by_name.items() if key not in matched
-                 for r in found if r.get("state") == "已举办")
+        out.append(ScheduledActivity(a.seq, a.name, a.time, a.host,
+                                     h.state if h.reported else "未见报送",
+                                     tuple(sorted({r["town_name"] for r in h.reported}))))
+    others = sum(1 for r in unscheduled if r.get("state") == "已举办")
     return out, others
 
 

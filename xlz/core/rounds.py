@@ -14,13 +14,15 @@ are the same.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from xlz.core.consolidation import Consolidation, TownResult, TownState
-from xlz.core.plan import METRICS, Metric, Plan, Town
+from xlz.core.plan import METRICS, Activity, Metric, Plan, Town
 from xlz.core.text import match_key
+
+R = TypeVar("R")  # a reported activity: a consolidation's Row or a ledger row
 
 NO_CONTACT = "—"
 
@@ -255,6 +257,41 @@ def snapshot_towns(c: Consolidation, period: dt.date) -> RoundSnapshot:
         TownFigures(t.town.code, t.state,
                     {p.metric: p.done for p in t.progress} if t.state == "已报送" else {})
         for t in c.towns))
+
+
+# ------------------------------------------------------------------------- 附件3
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityHeld(Generic[R]):
+    """One activity of 附件3 and the towns' reported activities that are it (same name,
+    :func:`xlz.core.text.match_key`): ``state`` 已举办 when any was held, 取消 when all
+    were cancelled, else 计划 (also when none is reported)."""
+
+    activity: Activity
+    reported: tuple[R, ...]
+    state: str
+
+
+def activities_held(activities: Sequence[Activity], reported: Sequence[R],
+                    name: Callable[[R], Any], state: Callable[[R], Any]
+                    ) -> tuple[list[ActivityHeld[R]], list[R]]:
+    """附件3's activities matched with the towns' reported ones (rows of any shape:
+    ``name`` and ``state`` read an activity's name and 举办状态), in 附件3's order; and the
+    reported activities that are none of 附件3's (the city workbook's 各镇区 line, the
+    bulletin's other activities). One rule for the city workbook and the bulletin."""
+    keys = [match_key(name(r) or "") for r in reported]
+    by_name: dict[str, list[R]] = {}
+    for key, r in zip(keys, reported, strict=True):
+        by_name.setdefault(key, []).append(r)
+    out = []
+    for a in activities:
+        found = by_name.get(match_key(a.name), [])
+        states = {state(r) for r in found}
+        held = "已举办" if "已举办" in states else "取消" if states == {"取消"} else "计划"
+        out.append(ActivityHeld(a, tuple(found), held))
+    scheduled = {match_key(a.name) for a in activities}
+    return out, [r for key, r in zip(keys, reported, strict=True) if key not in scheduled]
 
 
 # ------------------------------------------------------------------------- the round
