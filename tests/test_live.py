@@ -25,10 +25,9 @@ import pytest
 xw = pytest.importorskip("xlwings")
 
 import python_calamine as pc  # noqa: E402
-from openpyxl import load_workbook  # noqa: E402
 
 import xlz  # noqa: E402
-from tests.xlz_books import GUIDE  # noqa: E402
+from tests.xlz_books import GUIDE, compare_cells  # noqa: E402
 from xlz import live  # noqa: E402
 from xlz.books.townbook import build_town_workbook  # noqa: E402
 from xlz.core.cells import cell_ref  # noqa: E402
@@ -103,21 +102,7 @@ def _written(book: Any) -> dict[tuple[str, str], Any]:
 
 
 def _compare(book: Any, written_file: Path) -> int:
-    cells = _written(book)
-    wb = load_workbook(written_file)
-    for (sheet, ref), value in cells.items():
-        expected = wb[sheet][ref].value
-        if isinstance(value, str) and value.startswith("'"):
-            value = value[1:]  # Excel's own text marker, not part of the value
-        if isinstance(expected, str) and expected.startswith("="):
-            assert value == expected, (sheet, ref)
-        elif expected is None:
-            assert value in (None, ""), (sheet, ref, value)
-        elif isinstance(expected, (int, float)):
-            assert value == pytest.approx(expected), (sheet, ref)
-        else:
-            assert value == expected, (sheet, ref)
-    return len(cells)
+    return compare_cells(_written(book), written_file)
 
 
 @pytest.fixture
@@ -190,3 +175,20 @@ def test_risky_text_stays_text() -> None:
     assert live_edits.as_written(Text("=1+1")) == "'=1+1"
     assert live_edits.as_written(Text("00123")) == "'00123"
     assert live_edits.as_written(Text("【错误】项目信息!C3")) == "【错误】项目信息!C3"
+
+
+def test_both_transports_write_the_same_cells(town_file: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """xlwings (values read through a Book) and the WPS add-in's endpoint (values sent as
+    WPS's Value2 JSON) call the same function and write the same cells."""
+    from tests.xlz_books import block_cells, wps_payload
+    from xlz.web.wpsaddin import book_from_json
+
+    book = _book(town_file, monkeypatch)
+    live.validate_book(book, now=NOW)
+    done = live_edits.validate_edits(book_from_json(wps_payload(town_file)), now=NOW)
+    def blank(cells: dict[tuple[str, str], Any]) -> dict[tuple[str, str], Any]:
+        return {k: "" if v is None else v for k, v in cells.items()}  # a cleared cell
+
+    by_wps = blank(block_cells(b.to_dict() for b in done.blocks))
+    assert by_wps and by_wps == blank(_written(book))

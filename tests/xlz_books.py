@@ -214,3 +214,76 @@ def values(path: Path, sheet: str) -> list[list[Any]]:
 
 def column(rows: Iterable[list[Any]], index: int) -> list[Any]:
     return [r[index] if index < len(r) else None for r in rows]
+
+
+# --- what a button writes, against what the file writer wrote ------------------------------
+
+STAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+
+
+def block_cells(blocks: Iterable[dict[str, Any]]) -> dict[tuple[str, str], Any]:
+    """Cell → value of the blocks an add-in endpoint returns (``xlz.ops.live_edits.Block``
+    as JSON: sheet, 1-based row, 0-based col, values)."""
+    cells: dict[tuple[str, str], Any] = {}
+    for block in blocks:
+        for i, row in enumerate(block["values"]):
+            for j, value in enumerate(row):
+                cells[(block["sheet"], cell_ref(block["row"] + i, block["col"] + j))] = value
+    return cells
+
+
+def compare_cells(cells: dict[tuple[str, str], Any], written_file: Path, *,
+                  any_stamp: bool = False) -> int:
+    """Assert every written cell holds what ``written_file`` (the file ``xlz validate`` /
+    ``xlz fill`` wrote) holds there; the number of cells compared. ``any_stamp``: a
+    check time (``YYYY-MM-DD HH:MM:SS``) matches any check time (the server takes its
+    own clock)."""
+    import pytest
+    from openpyxl import load_workbook
+
+    wb = load_workbook(written_file)
+    for (sheet, ref), value in cells.items():
+        expected = wb[sheet][ref].value
+        if isinstance(value, str) and value.startswith("'"):
+            value = value[1:]  # Excel's own text marker, not part of the value
+        if isinstance(expected, str) and expected.startswith("="):
+            assert value == expected, (sheet, ref)
+        elif expected is None:
+            assert value in (None, ""), (sheet, ref, value)
+        elif isinstance(expected, (int, float)) and not isinstance(expected, bool):
+            assert value == pytest.approx(expected), (sheet, ref)
+        elif any_stamp and isinstance(expected, str) and STAMP.match(expected):
+            assert isinstance(value, str) and STAMP.match(value), (sheet, ref, value)
+        else:
+            assert value == expected, (sheet, ref)
+    return len(cells)
+
+
+def wps_payload(path: Path) -> dict[str, Any]:
+    """What the WPS add-in (``xlz/web/wps/xlz-wps.js``) sends for ``path`` open in WPS: every
+    sheet's ``UsedRange.Value2`` from A1 (dates as Excel serial numbers, empty cells
+    null), the book's name and its ``xlz.*`` custom document properties."""
+    import python_calamine as pc
+
+    from xlz.io.read import file_properties
+
+    epoch = dt.datetime(1899, 12, 30)
+
+    def value2(value: Any) -> Any:
+        if isinstance(value, dt.datetime):
+            return (value - epoch).total_seconds() / 86400
+        if isinstance(value, dt.date):
+            return float((value - epoch.date()).days)
+        if isinstance(value, dt.time):
+            return (value.hour * 3600 + value.minute * 60 + value.second) / 86400
+        return None if value == "" else value
+
+    wb = pc.CalamineWorkbook.from_path(str(path))
+    sheets = []
+    for name in wb.sheet_names:
+        rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        width = max((len(r) for r in rows), default=1)
+        values = [[value2(v) for v in r] + [None] * (width - len(r)) for r in rows] or [[None]]
+        sheets.append({"name": name, "row": 1, "col": 1, "values": values})
+    return {"name": path.name, "path": f"C:\\Users\\文员\\Documents\\{path.name}",
+            "properties": file_properties(path), "sheets": sheets}

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from xlz.core.catalogue import RULES
 from xlz.core.errors import XlzError
 from xlz.ops import portal as ops
+from xlz.web import wpsaddin
 from xlz.web.app import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -254,4 +255,5 @@ def table(portal: Portal) -> list[tuple[str, Endpoint, list[str]]]:
         ("/office/builds/{build:int}/{kind}", built, ["GET"]),
         ("/api/submissions", api_submit, ["POST"]),
         ("/api/status", api_status, ["GET"]),
+        *wpsaddin.table(portal, _bearer),
     ]
