@@ -14,10 +14,11 @@ into the rule catalogue's ``InputError``.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
 from xlz.ooxml.inflate import member_chunks
@@ -42,6 +43,24 @@ _XML_SUFFIXES: Final = (".xml", ".rels", ".vml")
 _DAMAGE: Final = (zipfile.BadZipFile, EOFError, ValueError, OSError)
 
 
+@contextlib.contextmanager
+def _inflating(info: zipfile.ZipInfo) -> Iterator[None]:
+    """What a failure while inflating one part means: the guard's own verdicts pass, an
+    unknown compression method is :class:`UnsupportedMethod`, anything else the stream
+    raises is :class:`Damaged` (one translation for the guard and :meth:`Package.read`)."""
+    name = info.filename
+    try:
+        yield
+    except GuardError:
+        raise
+    except NotImplementedError as exc:
+        raise UnsupportedMethod(str(exc), name, info.compress_type) from exc
+    except _DAMAGE as exc:
+        raise Damaged(f"压缩结构损坏：{exc}", name) from exc
+    except Exception as exc:  # anything else a damaged stream raises (zlib.error …)
+        raise Damaged(f"压缩结构损坏：{type(exc).__name__}: {exc}", name) from exc
+
+
 class Package:
     """A package :func:`guard_package` has inflated completely under the caps: its part
     names, the parts the caller asked to keep, and :meth:`read` for any other part."""
@@ -64,15 +83,9 @@ class Package:
         if name in self.parts:
             return self.parts[name]
         info = self.infos[name]
-        try:
+        with _inflating(info):
             return b"".join(Budget(self.limits).count(member_chunks(self.buf, info),
                                                       name, info.compress_size))
-        except GuardError:
-            raise
-        except NotImplementedError as exc:
-            raise UnsupportedMethod(str(exc), name, info.compress_type) from exc
-        except _DAMAGE as exc:
-            raise Damaged(f"压缩结构损坏：{exc}", name) from exc
 
 
 def guard_package(source: bytes | str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS,
@@ -107,7 +120,7 @@ def guard_package(source: bytes | str | os.PathLike[str], limits: Limits = DEFAU
         kept: list[bytes] | None = [] if wanted(name) else None
         head = b""
         produced = 0
-        try:
+        with _inflating(info):
             for chunk in budget.count(member_chunks(buf, info), name, info.compress_size):
                 if not head:
                     head = chunk[:_HEAD]
@@ -116,14 +129,6 @@ def guard_package(source: bytes | str | os.PathLike[str], limits: Limits = DEFAU
                     kept.append(chunk)
                     if produced > keep_limit:
                         kept = None
-        except GuardError:
-            raise
-        except NotImplementedError as exc:
-            raise UnsupportedMethod(str(exc), name, info.compress_type) from exc
-        except _DAMAGE as exc:
-            raise Damaged(f"压缩结构损坏：{exc}", name) from exc
-        except Exception as exc:  # anything else a damaged stream raises (zlib.error …)
-            raise Damaged(f"压缩结构损坏：{type(exc).__name__}: {exc}", name) from exc
         if name.endswith(_XML_SUFFIXES) and any(tag in head for tag in _XML_DTD):
             raise UnsafeXml(f"部件 {name} 含有文档类型声明（DTD）或实体定义", name)
         if kept is not None:
