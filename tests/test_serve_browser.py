@@ -59,6 +59,9 @@ def browser(tmp_path: Path) -> Iterator[object]:
         "download.default_directory": str(downloads),
         "download.prompt_for_download": False, "safebrowsing.enabled": False})
     driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    # A click that submits a form returns before the next page has loaded; look-ups
+    # then wait for their element (each looked-up element exists only on the next page).
+    driver.implicitly_wait(30)
     driver.downloads = downloads  # type: ignore[attr-defined]
     try:
         yield driver
