@@ -260,7 +260,7 @@ def test_clerk_guide_states_wps_limits() -> None:
 def test_install_guide_states_wps_limits() -> None:
     text = _text(INSTALL)
     assert "RunPython" in text and "不支持 WPS" in text
-    assert "WPS 目前不能使用按钮" in text
+    assert "WPS 不能使用 xlz.xlam 的按钮" in text and "WPS 加载项" in text
     assert re.search(r"实时检查.*WPS|WPS.*实时检查", text)
 
 
