@@ -136,15 +136,11 @@ def summary(report: Report, what: str) -> str:
 def validate_edits(data: WorkbookData, *, now: dt.datetime | None = None) -> LiveEdits:
     """校验本表: the findings written into the reserved places, exactly as ``xlz validate``
     writes them into a file. No blocks when the book is not our template."""
-    from xlz.core.validator import validate_values
     from xlz.io.inplace import find_places, validation_edits
-    from xlz.ops.workbook import identify_workbook
+    from xlz.ops.workbook import check_workbook
 
-    ctx = identify_workbook(data, None, name=base_name(data.path))
-    validation = validate_values(data.sheets, ctx.plan, source=base_name(data.path),
-                                 standard=ctx.standard)
+    ctx, validation = check_workbook(data, name=base_name(data.path))
     report = validation.report
-    report.findings[:0] = ctx.findings
     done = LiveEdits(report, message=summary(report, "校验"))
     places = find_places(data)
     if not (ctx.template and places.complete):
@@ -156,15 +152,11 @@ def validate_edits(data: WorkbookData, *, now: dt.datetime | None = None) -> Liv
 
 def fill_edits(data: WorkbookData) -> LiveEdits:
     """生成汇总: 任务分解 and 载体汇总 brought up to date, as ``xlz fill`` writes them."""
-    from xlz.core.validator import validate_values
     from xlz.io import inplace
-    from xlz.ops.workbook import identify_workbook
+    from xlz.ops.workbook import check_workbook
 
-    ctx = identify_workbook(data, None, name=base_name(data.path))
-    validation = validate_values(data.sheets, ctx.plan, source=base_name(data.path),
-                                 standard=ctx.standard)
+    ctx, validation = check_workbook(data, name=base_name(data.path))
     report = validation.report
-    report.findings[:0] = ctx.findings
     done = LiveEdits(report, message=summary(report, "生成汇总"))
     if not ctx.accepted or ctx.town is None or inplace.fill_missing(data, validation):
         return done

@@ -71,14 +71,23 @@ def identify_workbook(data: WorkbookData, plan: Plan | None = None, *,
     return identify(evidence, plan, source=name or evidence.file_name)
 
 
+def check_workbook(data: WorkbookData, plan: Plan | None = None, *, name: str
+                   ) -> tuple[Identity, Validation]:
+    """The identity of a read workbook and its validation against the plan and standard
+    that identity names, the identity's findings first: what ``validate``, ``fill`` and
+    the buttons (:mod:`xlz.ops.live_edits`) all start from."""
+    ctx = identify_workbook(data, plan, name=name)
+    validation = validate_values(data.sheets, ctx.plan, source=name, standard=ctx.standard)
+    validation.report.findings[:0] = ctx.findings
+    return ctx, validation
+
+
 def _run(path: PathLike, plan: Plan | None, *, write: bool
          ) -> tuple[Path, WorkbookData, Identity, Validation]:
     p = Path(path)
     fmt = classify(p, write=write)
     data = read_workbook(p, fmt=fmt)
-    ctx = identify_workbook(data, plan, name=p.name)
-    validation = validate_values(data.sheets, ctx.plan, source=p.name, standard=ctx.standard)
-    validation.report.findings[:0] = ctx.findings
+    ctx, validation = check_workbook(data, plan, name=p.name)
     wrong = misnamed(p, fmt)
     if wrong is not None:  # read as what it is; the clerk should know what that is
         validation.report.findings.insert(0, _file_finding("file.suffix_mismatch", p.name,
