@@ -21,7 +21,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeVar
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
@@ -77,6 +77,18 @@ def _row_texts(values: SheetValues, row: int) -> dict[str, int]:
             if isinstance(v, str)}
 
 
+T = TypeVar("T")
+
+
+def _only(found: list[T], missing: list[str], what: str) -> T | None:
+    """A reserved place is one found exactly once: a second one makes it ambiguous (the
+    writer would not know which to write), none makes it missing; both go to ``missing``."""
+    if len(found) == 1:
+        return found[0]
+    missing.append(f"{what}（出现了不止一处）" if found else what)
+    return None
+
+
 _HEADER_SEARCH_ROWS: Final = 10  # a header row is looked for among the first rows
 
 
@@ -113,13 +125,10 @@ def find_places(data: WorkbookData) -> Places:
                     seen.setdefault(key, []).append((guide.first_row + i,
                                                      guide.first_col + j + 1))
         for key in L.STATUS_WRITTEN:
-            where = seen.get(key, [])
-            if len(where) == 1:
-                places.status[key] = where[0]
-            elif where:
-                places.missing.append(f"“{L.GUIDE}”的“{L.STATUS_LABELS[key]}”（出现了不止一处）")
-            else:
-                places.missing.append(f"“{L.GUIDE}”的“{L.STATUS_LABELS[key]}”")
+            at = _only(seen.get(key, []), places.missing,
+                       f"“{L.GUIDE}”的“{L.STATUS_LABELS[key]}”")
+            if at is not None:
+                places.status[key] = at
     for sheet in ENTRY_SHEETS:
         values = data.sheets.get(sheet.name)
         found = None
@@ -138,13 +147,10 @@ def find_places(data: WorkbookData) -> Places:
                     else (1, {}))
     places.results_row = row
     for header in L.RESULT_HEADERS:
-        cols = headers.get(match_key(header), [])
-        if len(cols) == 1:
-            places.results[header] = cols[0]
-        elif cols:
-            places.missing.append(f"“{L.RESULTS}”的“{header}”列（出现了不止一处）")
-        else:
-            places.missing.append(f"“{L.RESULTS}”的“{header}”列")
+        col = _only(headers.get(match_key(header), []), places.missing,
+                    f"“{L.RESULTS}”的“{header}”列")
+        if col is not None:
+            places.results[header] = col
     return places
 
 
