@@ -41,7 +41,7 @@ class SheetValues:
     first_row: int = 1
     first_col: int = 0
 
-    def cell(self, row: int, col: int) -> CellValue | None:
+    def cell(self, row: int, col: int) -> CellValue:
         """The value at worksheet ``row`` (1-based) and column ``col`` (0-based); None
         outside the used range (or past a ragged row's end)."""
         i, j = row - self.first_row, col - self.first_col
