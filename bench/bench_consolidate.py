@@ -19,7 +19,10 @@ patched into its metadata, which takes seconds instead of 500 template builds.
 
 ``--ledger`` times what recording the round in the ledger costs (issue 12: at most
 +20 %): each repeat runs ``--no-ledger`` and then a fresh ledger (every input archived,
-the worst case), and prints the median of the paired overheads.
+the worst case), and prints the median of the paired overheads. ``--base DIR`` adds
+another version as a contender, run the same way in the same repeats (alternating which
+goes first): DIR holds its ``xlz`` package, e.g.
+``mkdir /tmp/base && git archive 343978d xlz | tar -x -C /tmp/base``.
 
 ``--city`` is the city office's real inbox: 13 towns × 4,000 rows, xlz alone. Its figure
 to watch is CPU seconds against wall seconds: well above 1× means both cores worked.
@@ -130,11 +133,16 @@ print(len(data), int(summary["项目数"].sum()))
 """
 
 
-def run_child(argv: list[str]) -> tuple[float, float, float, str]:
+def run_child(argv: list[str], base: Path | None = None) -> tuple[float, float, float, str]:
     """Wall seconds, peak RSS in MB (this child alone, via wait4), CPU seconds (user +
-    sys, its own worker processes included) and its stdout."""
+    sys, its own worker processes included) and its stdout. ``base``: a folder whose
+    ``xlz`` package the child imports instead of this tree's."""
+    env = None if base is None else {**os.environ, "PYTHONPATH": os.fspath(base)}
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # cwd: the temp folder, not the checkout — ``-m`` puts the cwd first on sys.path,
+    # which would import this tree's xlz ahead of ``base``.
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            cwd=tempfile.gettempdir())
     assert proc.stdout is not None and proc.stderr is not None
     out = proc.stdout.read()
     err = proc.stderr.read()
@@ -159,6 +167,8 @@ def main() -> None:
                              "is then that of the medians (a noisy machine)")
     parser.add_argument("--ledger", action="store_true",
                         help="the ledger's overhead: paired runs without and with it")
+    parser.add_argument("--base", type=Path,
+                        help="with --ledger: also time the xlz package in this folder")
     args = parser.parse_args()
     if args.city:
         args.towns, args.rows, args.skip_naive = 13, 4000, True
@@ -175,7 +185,7 @@ def main() -> None:
         xlz = [sys.executable, "-m", "xlz", "consolidate", str(inbox), "--out",
                str(folder / "city.xlsx"), "--plan", str(plan), "--json"]
         if args.ledger:
-            ledger_overhead(xlz, folder, args.repeat)
+            ledger_overhead(xlz, folder, args.repeat, args.base)
             return
         ours_runs: list[tuple[float, float, float]] = []  # wall s, peak MB, CPU s
         naive_runs: list[tuple[float, float, float]] = []
@@ -223,28 +233,40 @@ def main() -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def ledger_overhead(xlz: list[str], folder: Path, repeat: int) -> None:
-    """Paired runs: without the ledger, then with a fresh one (all inputs archived)."""
-    pairs: list[tuple[float, float, float, float]] = []  # wall, CPU without; wall, CPU with
+def ledger_overhead(xlz: list[str], folder: Path, repeat: int, base: Path | None = None
+                    ) -> None:
+    """Paired runs: without the ledger, then with a fresh one (all inputs archived); with
+    ``base``, that version's pair too, the two contenders alternating which goes first."""
+    contenders: list[tuple[str, Path | None]] = [("this", None)]
+    if base is not None:
+        contenders.append(("base", base))
+    # name → pairs of (wall, CPU without; wall, CPU with)
+    pairs: dict[str, list[tuple[float, float, float, float]]] = {n: [] for n, _ in contenders}
     for i in range(repeat):
-        bare, _, bare_cpu, _ = run_child([*xlz, "--no-ledger"])
-        ledger = folder / f"ledger-{i}" / "台账.sqlite"
-        shutil.rmtree(ledger.parent, ignore_errors=True)  # a fresh ledger: the worst case
-        ledger.parent.mkdir()
-        kept, _, kept_cpu, _ = run_child([*xlz, "--ledger", str(ledger)])
-        pairs.append((bare, bare_cpu, kept, kept_cpu))
-        print(f"  第 {i + 1} 对：无台账 {bare:.2f} s（CPU {bare_cpu:.2f} s），"
-              f"记入台账 {kept:.2f} s（CPU {kept_cpu:.2f} s），+{kept / bare - 1:.1%}",
-              file=sys.stderr)
-        shutil.rmtree(ledger.parent)
-    wall = statistics.median(k / b - 1 for b, _, k, _ in pairs)
-    cpu = statistics.median(kc / bc - 1 for _, bc, _, kc in pairs)
-    result = {"runs": repeat, "without_seconds": [round(p[0], 2) for p in pairs],
-              "with_seconds": [round(p[2], 2) for p in pairs],
-              "overhead_wall_median": round(wall, 3), "overhead_cpu_median": round(cpu, 3)}
+        for name, where in contenders if i % 2 == 0 else contenders[::-1]:
+            bare, _, bare_cpu, _ = run_child([*xlz, "--no-ledger"], where)
+            ledger = folder / f"ledger-{i}" / "台账.sqlite"
+            shutil.rmtree(ledger.parent, ignore_errors=True)  # a fresh ledger: the worst case
+            ledger.parent.mkdir()
+            kept, _, kept_cpu, _ = run_child([*xlz, "--ledger", str(ledger)], where)
+            pairs[name].append((bare, bare_cpu, kept, kept_cpu))
+            print(f"  第 {i + 1} 对（{name}）：无台账 {bare:.2f} s（CPU {bare_cpu:.2f} s），"
+                  f"记入台账 {kept:.2f} s（CPU {kept_cpu:.2f} s），+{kept / bare - 1:.1%}",
+                  file=sys.stderr)
+            shutil.rmtree(ledger.parent)
+    result: dict[str, Any] = {"runs": repeat}
+    for name, runs in pairs.items():
+        wall = statistics.median(k / b - 1 for b, _, k, _ in runs)
+        cpu = statistics.median(kc / bc - 1 for _, bc, _, kc in runs)
+        result[name] = {
+            "without_seconds": [round(p[0], 2) for p in runs],
+            "without_cpu": [round(p[1], 2) for p in runs],
+            "with_seconds": [round(p[2], 2) for p in runs],
+            "with_cpu": [round(p[3], 2) for p in runs],
+            "overhead_wall_median": round(wall, 3), "overhead_cpu_median": round(cpu, 3)}
+        print(f"台账开销（{name}，成对运行的中位数）：墙钟 +{wall:.1%}，CPU +{cpu:.1%}"
+              "（目标 ≤ 20 %）", file=sys.stderr)
     print(json.dumps(result, ensure_ascii=False, indent=2))
-    print(f"台账开销（成对运行的中位数）：墙钟 +{wall:.1%}，CPU +{cpu:.1%}（目标 ≤ 20 %）",
-          file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -379,3 +379,74 @@ def test_an_unreadable_value_on_an_accepted_row_keeps_its_text(tmp_path: Path) -
     kept = {r["row"]: r["unparsed"] for r in rows if r["unparsed"]}
     assert kept == {2: '{"prereview": "待定"}', 3: '{"seq": "第二"}'}
     assert rows[0]["prereview"] is None
+
+
+def test_a_version_1_ledger_is_migrated_and_reads_the_same(towns: Path, tmp_path: Path
+                                                           ) -> None:
+    """Schema 1 kept each entry row's file name and SHA-256 on the row; schema 2 refers to
+    ``files.seq``. A version-1 ledger (rebuilt here from a version-2 one, as version 1
+    stored it) is migrated by the next round, and its old round reads as before."""
+    ledger_path = tmp_path / "台账.sqlite"
+    xlz.consolidate(towns, tmp_path / "a.xlsx", ledger=ledger_path, period="2023-06-30",
+                    workers=1)
+    before = xlz.Ledger(ledger_path).round("2023-06-30")
+    conn = sqlite3.connect(ledger_path, isolation_level=None)
+    try:
+        for view, stored in schema.ENTRY_STORED.items():
+            # The view's columns are version 1's, in its order; rows in stored order.
+            conn.execute(f"CREATE TABLE v1 AS {schema.entry_select(conn, view)} "
+                         "ORDER BY x.rowid")
+            conn.execute(f"DROP VIEW {view}")
+            conn.execute(f"DROP TABLE {stored}")
+            conn.execute(f"ALTER TABLE v1 RENAME TO {view}")
+        conn.execute("PRAGMA user_version = 1")
+    finally:
+        conn.close()
+    assert {"file", "sha256"} <= {r[1] for r in sqlite3.connect(ledger_path).execute(
+        "PRAGMA table_info(projects)")}
+    xlz.consolidate(towns, tmp_path / "b.xlsx", ledger=ledger_path, period="2023-09-30",
+                    workers=1)
+    conn = sqlite3.connect(ledger_path)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+        kinds = dict(conn.execute("SELECT name, type FROM sqlite_master WHERE name IN "
+                                  "('projects', 'project_rows')").fetchall())
+    finally:
+        conn.close()
+    assert kinds == {"projects": "view", "project_rows": "table"}
+    after = xlz.Ledger(ledger_path).round("2023-06-30")
+    for table in ("projects", "carriers", "activities"):
+        assert getattr(after, table) == getattr(before, table), table
+    assert after.projects[0]["file"] and after.projects[0]["sha256"]
+
+
+def test_a_failed_city_workbook_records_no_round(towns: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The round is written beside the city workbook but committed only after it: when
+    the workbook fails, the ledger keeps what it had (xlz/ops/recording.py)."""
+    import errno
+
+    import xlz.books.citybook as citybook
+    from xlz.core.errors import output_error
+
+    ledger_path = tmp_path / "台账.sqlite"
+    xlz.consolidate(towns, tmp_path / "a.xlsx", ledger=ledger_path, period="2023-06-30",
+                    workers=1)
+
+    def broken(*args: Any, **kwargs: Any) -> Path:
+        time.sleep(0.5)  # the round's rows are being written meanwhile
+        raise output_error(tmp_path / "a.xlsx", OSError(errno.ENOSPC, "No space left"))
+
+    monkeypatch.setattr(citybook, "write_city_workbook", broken)
+    for period in ("2023-06-30", "2023-09-30"):
+        with pytest.raises(xlz.OutputError) as refused:
+            xlz.consolidate(towns, tmp_path / "a.xlsx", ledger=ledger_path, period=period,
+                            workers=1)
+        assert refused.value.code == "output.disk_full"
+    rounds = xlz.Ledger(ledger_path).rows("rounds")
+    assert [(r["period"], r["revision"]) for r in rounds] == [("2023-06-30", 1)]
+    # Nothing is left holding the ledger: the next run writes it.
+    monkeypatch.undo()
+    again = xlz.consolidate(towns, tmp_path / "a.xlsx", ledger=ledger_path,
+                            period="2023-09-30", workers=1)
+    assert again.round is not None and again.round.number == 2

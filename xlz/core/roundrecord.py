@@ -39,8 +39,12 @@ PERIOD_SOURCE_TEXT: dict[PeriodSource, str] = {
 ENTRY_TABLES: dict[str, str] = {"project": "projects", "carrier": "carriers",
                                 "activity": "activities"}
 
-# Provenance columns of an entry table, before the standard's columns.
-ENTRY_FIXED: tuple[str, ...] = ("round_id", "town", "town_name", "file", "sha256", "sheet",
+# Provenance columns of an entry table as stored, before the standard's columns: the file
+# by its ``files.seq`` (schema 2), not its name and SHA-256 again on each of 100,000 rows.
+ENTRY_FIXED: tuple[str, ...] = ("round_id", "town", "town_name", "file_seq", "sheet", "row",
+                                "cell")
+# The same as the entry views (``projects``…) show them: the file's name and hash joined in.
+ENTRY_SHOWN: tuple[str, ...] = ("round_id", "town", "town_name", "file", "sha256", "sheet",
                                 "row", "cell")
 
 # SQLite column affinity of each column kind. A 活动月份 is 1–12 or 全年: no affinity,
@@ -56,7 +60,7 @@ def entry_columns(sheet: EntrySheet) -> list[tuple[str, str]]:
     """``(column, affinity)`` of an entry sheet's table after :data:`ENTRY_FIXED`: every
     input column of the workbook standard, then ``unparsed``."""
     cols = [(c.key, AFFINITY.get(c.kind, "")) for c in sheet.input_columns]
-    clash = {k for k, _ in cols} & {*ENTRY_FIXED, "unparsed"}
+    clash = {k for k, _ in cols} & {*ENTRY_FIXED, *ENTRY_SHOWN, "unparsed"}
     if clash:  # pragma: no cover - a standard change must rename; caught by the tests
         raise RuntimeError(f"台账列名冲突：{sorted(clash)}")
     return [*cols, ("unparsed", "TEXT")]
@@ -172,8 +176,10 @@ def _unparsed(sheet: EntrySheet, record_raw: dict[str, CellValue],
     return json.dumps(kept, ensure_ascii=False) if kept else None
 
 
-def entry_rows(sheet: EntrySheet, rows: Iterable[Row]) -> list[tuple[Any, ...]]:
-    """The accepted rows of one entry sheet, provenance first (see :data:`ENTRY_FIXED`)."""
+def entry_rows(sheet: EntrySheet, rows: Iterable[Row], seq: dict[int, int]
+               ) -> list[tuple[Any, ...]]:
+    """The accepted rows of one entry sheet, provenance first (see :data:`ENTRY_FIXED`);
+    ``seq``: ``id(file)`` → the file's ``files.seq``."""
     keys = [c.key for c in sheet.input_columns]
     pick = operator.itemgetter(*keys)
     dates = [i for i, c in enumerate(sheet.input_columns) if c.kind is Kind.DATE]
@@ -185,7 +191,7 @@ def entry_rows(sheet: EntrySheet, rows: Iterable[Row]) -> list[tuple[Any, ...]]:
         record = r.record
         if r.file is not last:  # rows come file by file: the provenance prefix is shared
             last = r.file
-            prefix = (r.town.code, r.town.short, r.file.name, r.file.input.sha256, record.sheet)
+            prefix = (r.town.code, r.town.short, seq[id(r.file)], record.sheet)
         values = record.values
         try:
             cells = pick(values)
@@ -259,7 +265,8 @@ def round_record(c: Consolidation, period: dt.date, period_source: PeriodSource,
     rows_of: dict[str, Sequence[Row]] = {"project": c.projects, "carrier": c.carriers,
                                          "activity": c.activities}
     towns, progress = _town_rows(c)
+    seq = {id(f): i for i, f in enumerate(c.files, start=1)}  # as _file_rows numbers them
     return RoundRecord(
         period, period_source, c.plan.id, _file_rows(c, archived or {}), towns, progress,
-        {ENTRY_TABLES[s.key]: entry_rows(s, rows_of[s.key]) for s in ENTRY_SHEETS},
+        {ENTRY_TABLES[s.key]: entry_rows(s, rows_of[s.key], seq) for s in ENTRY_SHEETS},
         _finding_rows(c))

@@ -414,17 +414,27 @@ def consolidate(
                                    dt.date.today())
     info = round_of(chosen[0], PERIOD_SOURCE_TEXT[chosen[1]],
                     recorder.path if recorder else None, history)
-    path = write_city_workbook(result, out, project_rows=gathered.project_rows,
-                               round_info=info)
-    done = ConsolidationResult(path, result, round_info=info)
-    if replies is not None:
-        try:
-            done.feedback = write_feedback(result, replies)
-        finally:
-            replies.close()
+    done = ConsolidationResult(Path(out), result, round_info=info)
+    pending = None
     if recorder is not None and when is not None:
         from xlz import __version__
 
-        done.round = recorder.record(result, when, city_workbook=path,
-                                     exit_code=done.exit_code, xlz_version=__version__)
+        # Written beside the city workbook, committed only once it (and the replies)
+        # are in place: see xlz/ops/recording.py for the order.
+        pending = recorder.start(result, when, city_workbook=Path(out),
+                                 exit_code=done.exit_code, xlz_version=__version__)
+    try:
+        done.out = write_city_workbook(result, out, project_rows=gathered.project_rows,
+                                       round_info=info)
+        if replies is not None:
+            try:
+                done.feedback = write_feedback(result, replies)
+            finally:
+                replies.close()
+    except BaseException:
+        if pending is not None:
+            pending.abandon()
+        raise
+    if pending is not None:
+        done.round = pending.commit()
     return done

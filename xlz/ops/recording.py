@@ -5,14 +5,22 @@ submissions are still on disk, and the round written after the city workbook.
 The order matters. The ledger is checked first, with the city workbook's own checks:
 a ledger that is not one, is newer or is held by another writer stops the run before
 anything is read or written. The bytes are archived as each submission is examined
-(archive members and attachments exist only until the inbox is closed). The round is
-written last, in one transaction, so a run that fails earlier records nothing.
+(archive members and attachments exist only until the inbox is closed), beside the
+workers. The round is written in one transaction by a thread (:class:`PendingRound`)
+while the city workbook is written — building 100,000 rows and SQLite's stepping, which
+releases the GIL, overlap xlsxwriter and the deflate threads — but it is committed only
+after the city workbook (and the replies) are in place: a run whose city workbook fails
+rolls the round back and records nothing, as before. Committing first would leave, after
+a failed workbook, a round no city workbook shows, which the next run's 进度对比 would
+compare against; the other way round, a crash between the two leaves a city workbook
+without its round, which re-running the period records.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,7 +81,65 @@ class Recorder:
     def record(self, c: Consolidation, period: tuple[dt.date, PeriodSource], *,
                city_workbook: Path, exit_code: int, xlz_version: str,
                checkpoint: Checkpoint | None = None) -> RecordedRound:
-        rows = round_record(c, *period, archived=self.archived)
-        return record_round(self.path, rows, xlz_version=xlz_version,
-                            city_workbook=os.fspath(city_workbook), exit_code=exit_code,
-                            checkpoint=checkpoint)
+        """Record the round now, in this thread."""
+        return self.start(c, period, city_workbook=city_workbook, exit_code=exit_code,
+                          xlz_version=xlz_version, checkpoint=checkpoint).commit()
+
+    def start(self, c: Consolidation, period: tuple[dt.date, PeriodSource], *,
+              city_workbook: Path, exit_code: int, xlz_version: str,
+              checkpoint: Checkpoint | None = None) -> PendingRound:
+        """Begin writing the round in a thread; :meth:`PendingRound.commit` once the
+        city workbook is in place, :meth:`PendingRound.abandon` when it failed."""
+        def write(ready: Callable[[], None]) -> RecordedRound:
+            rows = round_record(c, *period, archived=self.archived)
+            return record_round(self.path, rows, xlz_version=xlz_version,
+                                city_workbook=os.fspath(city_workbook), exit_code=exit_code,
+                                checkpoint=checkpoint, before_commit=ready)
+        return PendingRound(write)
+
+
+class _Abandoned(Exception):
+    """Raised in the writing thread to roll the round back."""
+
+
+class PendingRound:
+    """A round being written by a thread of its own, its transaction held open until the
+    caller says whether the city workbook was written (see the module docstring)."""
+
+    def __init__(self, write: Callable[[Callable[[], None]], RecordedRound]) -> None:
+        self._write = write
+        self._decided = threading.Event()
+        self._commit = False
+        self._result: RecordedRound | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="xlz-ledger", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._result = self._write(self._ready)
+        except _Abandoned:
+            pass
+        except BaseException as exc:  # handed to the caller's thread by commit()
+            self._error = exc
+
+    def _ready(self) -> None:
+        self._decided.wait()
+        if not self._commit:
+            raise _Abandoned
+
+    def commit(self) -> RecordedRound:
+        """Commit the round (after the city workbook is in place) and say which it
+        became; raises what writing it raised (``ledger.*``, ``output.*``)."""
+        self._commit = True
+        self._decided.set()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+    def abandon(self) -> None:
+        """Roll the round back (the run failed): nothing of it is recorded."""
+        self._decided.set()
+        self._thread.join()

@@ -12,7 +12,7 @@ import contextlib
 import datetime as dt
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,12 +20,19 @@ from typing import TYPE_CHECKING, Any
 from xlz.core.errors import InputError, make_error
 from xlz.core.roundrecord import ENTRY_TABLES, PeriodSource
 from xlz.io.ledger.archive import archive_folder
-from xlz.io.ledger.schema import CHILD_TABLES, open_for_reading, quoted, refusal
+from xlz.io.ledger.schema import (
+    ENTRY_STORED,
+    SHOWN_TABLES,
+    entry_select,
+    open_for_reading,
+    quoted,
+    refusal,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
-TABLES = ("rounds", *CHILD_TABLES)
+TABLES = ("rounds", *SHOWN_TABLES)
 
 
 def parse_period(value: str | dt.date) -> dt.date:
@@ -100,9 +107,10 @@ class Ledger:
         finally:
             conn.close()
 
-    def _select(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    def _select(self, sql: str | Callable[[sqlite3.Connection], str],
+                args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         with self._connection() as conn:
-            cursor = conn.execute(sql, args)
+            cursor = conn.execute(sql if isinstance(sql, str) else sql(conn), args)
             names = [d[0] for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor]
 
@@ -123,6 +131,16 @@ class Ledger:
             sql = ("SELECT (SELECT count(*) FROM rounds o WHERE o.period <= r.period) AS number, "
                    "r.* FROM rounds r")
             where, order = " WHERE r.period = ?", " ORDER BY r.period"
+        elif table in ENTRY_STORED:
+            # The view's columns, from its stored table directly: a view has no rowid, and
+            # rowid is the rows' order (file by file, as the city workbook lists them).
+            def entry(conn: sqlite3.Connection) -> str:
+                return (entry_select(conn, table, lead="r.period AS period")
+                        + " JOIN rounds r ON r.id = x.round_id" + tail)
+            tail = (" WHERE r.period = ?" if period is not None else "") + \
+                " ORDER BY r.period, x.rowid"
+            args = () if period is None else (parse_period(period).isoformat(),)
+            return self._select(entry, args)
         else:
             key = {"files": "t.seq", "findings": "t.seq", "towns": "t.rowid",
                    "progress": "t.rowid"}.get(table, "t.rowid")

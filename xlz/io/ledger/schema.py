@@ -23,10 +23,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
-from xlz.core.entries import ENTRY_SHEETS
+from xlz.core.entries import ENTRY_SHEETS, EntrySheet
 from xlz.core.errors import InputError, OutputError, XlzError, make_error, output_error
 from xlz.core.roundrecord import (
     ENTRY_FIXED,
+    ENTRY_SHOWN,
     ENTRY_TABLES,
     FILE_COLUMNS,
     FINDING_COLUMNS,
@@ -36,14 +37,20 @@ from xlz.core.roundrecord import (
 )
 
 APPLICATION_ID: Final = 0x584C5A4C  # "XLZL"
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 # How long a write waits for another xlz (or a database browser) to let go.
 BUSY_SECONDS: Final = 5.0
 
 DEFAULT_NAME: Final = "科技招商台账.sqlite"
 
+# Where an entry view's rows are stored (schema 2): ``projects`` is a view over
+# ``project_rows``, whose ``file_seq`` refers to ``files.seq`` of the same round.
+ENTRY_STORED: Final = {view: f"{key}_rows" for key, view in ENTRY_TABLES.items()}
+
 # Tables that hang off a round (deleted with it when its period is re-run).
-CHILD_TABLES: Final = ("files", "towns", "progress", *ENTRY_TABLES.values(), "findings")
+CHILD_TABLES: Final = ("files", "towns", "progress", *ENTRY_STORED.values(), "findings")
+# What a reader sees: the same, with the entry views in place of their stored tables.
+SHOWN_TABLES: Final = ("files", "towns", "progress", *ENTRY_TABLES.values(), "findings")
 
 
 def quoted(name: str) -> str:
@@ -51,7 +58,8 @@ def quoted(name: str) -> str:
 
 
 def _create_statements() -> list[str]:
-    """Schema version 1 (docs/ledger.md documents every column)."""
+    """Schema version 2 (docs/ledger.md documents every column); the entry views are
+    made by :func:`_make_views`."""
     out = [
         "CREATE TABLE ledger_info (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
         # AUTOINCREMENT: a round's id is never reused, also after its period was re-run.
@@ -76,12 +84,48 @@ def _create_statements() -> list[str]:
                "round_id, seq"),
     ]
     for sheet in ENTRY_SHEETS:
-        name = ENTRY_TABLES[sheet.key]
-        typed = {"row": "INTEGER", **dict(entry_columns(sheet))}
-        columns = (*ENTRY_FIXED, *(k for k, _ in entry_columns(sheet)))
-        out.append(_table(name, columns, typed, None))
-        out.append(f"CREATE INDEX {name}_round ON {quoted(name)} (round_id, town)")
+        out += _entry_table(ENTRY_STORED[ENTRY_TABLES[sheet.key]], sheet)
     return out
+
+
+def _entry_table(name: str, sheet: EntrySheet) -> list[str]:
+    typed = {"row": "INTEGER", "file_seq": "INTEGER", **dict(entry_columns(sheet))}
+    columns = (*ENTRY_FIXED, *(k for k, _ in entry_columns(sheet)))
+    return [_table(name, columns, typed, None),
+            f"CREATE INDEX {name}_round ON {quoted(name)} (round_id, town)"]
+
+
+def entry_select(conn: sqlite3.Connection, view: str, *, lead: str = "") -> str:
+    """``SELECT … FROM`` an entry table with the file's name and hash joined in, the
+    columns in the order docs/ledger.md gives (:data:`ENTRY_SHOWN`, then the standard's
+    columns this ledger has). Aliases: ``x`` the stored rows, ``f`` their file. The
+    view is this; :class:`xlz.Ledger` uses it directly to keep the stored row order.
+    ``lead``: columns selected before these (``r.period AS period``)."""
+    stored = ENTRY_STORED[view]
+    picked = [lead] if lead else []
+    if conn.execute("PRAGMA user_version").fetchone()[0] < 2:
+        # A version-1 ledger not yet migrated (a reader never migrates): the rows hold
+        # file and sha256 themselves, in these columns' order.
+        return f"SELECT {', '.join([*picked, 'x.*'])} FROM {quoted(view)} x"
+    have = [row[1] for row in conn.execute(f"PRAGMA table_info({quoted(stored)})")]
+    for col in ENTRY_SHOWN:
+        if col == "file":
+            picked.append("f.name AS file")
+        elif col == "sha256":
+            picked.append("f.sha256 AS sha256")
+        else:
+            picked.append(f"x.{quoted(col)}")
+    picked += [f"x.{quoted(c)}" for c in have if c not in ENTRY_FIXED]
+    # LEFT JOIN: a row whose file could not be matched is still shown (file NULL).
+    return (f"SELECT {', '.join(picked)} FROM {quoted(stored)} x "
+            "LEFT JOIN files f ON f.round_id = x.round_id AND f.seq = x.file_seq")
+
+
+def _make_views(conn: sqlite3.Connection) -> None:
+    """(Re)make the entry views, after their stored tables gained columns."""
+    for view in ENTRY_STORED:
+        conn.execute(f"DROP VIEW IF EXISTS {quoted(view)}")
+        conn.execute(f"CREATE VIEW {quoted(view)} AS {entry_select(conn, view)}")
 
 
 def _table(name: str, columns: tuple[str, ...], typed: dict[str, str],
@@ -96,9 +140,35 @@ def _table(name: str, columns: tuple[str, ...], typed: dict[str, str],
     return f"CREATE TABLE {quoted(name)} (\n  " + ",\n  ".join(cols) + ")"
 
 
-# Version n → n+1, each run inside the writer's transaction. Empty while the schema is at
-# its first version; a change of the schema adds a step here and bumps SCHEMA_VERSION.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
+def _entry_rows_by_file_seq(conn: sqlite3.Connection) -> None:
+    """1 → 2: the entry tables ``projects``, ``carriers``, ``activities`` held the file's
+    name and SHA-256 on every row; now ``<key>_rows`` hold ``file_seq`` (→ ``files.seq``)
+    and views of the old names show the same columns as before."""
+    for sheet in ENTRY_SHEETS:
+        view = ENTRY_TABLES[sheet.key]
+        stored = ENTRY_STORED[view]
+        for statement in _entry_table(stored, sheet):
+            conn.execute(statement)
+        old = [row[1] for row in conn.execute(f"PRAGMA table_info({quoted(view)})")]
+        kept = [c for c in old if c not in ("file", "sha256")]
+        names = ", ".join(quoted(c) for c in kept)
+        for col in kept:  # columns a later standard added to the old table
+            if col not in ENTRY_FIXED and col not in dict(entry_columns(sheet)):
+                conn.execute(f"ALTER TABLE {quoted(stored)} ADD COLUMN {quoted(col)}")
+        # Each row's file: the one of its round with its name and hash (in version 1
+        # both were copied from that files row). rowid order kept: the rows' order.
+        conn.execute(
+            f"INSERT INTO {quoted(stored)} ({names}, file_seq) "
+            f"SELECT {', '.join('o.' + quoted(c) for c in kept)}, "
+            "(SELECT f.seq FROM files f WHERE f.round_id = o.round_id AND f.name IS o.file "
+            "AND f.sha256 IS o.sha256 ORDER BY f.seq LIMIT 1) "
+            f"FROM {quoted(view)} o ORDER BY o.rowid")
+        conn.execute(f"DROP TABLE {quoted(view)}")
+
+
+# Version n → n+1, each run inside the writer's transaction; a change of the schema adds
+# a step here and bumps SCHEMA_VERSION.
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _entry_rows_by_file_seq}
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
@@ -106,6 +176,7 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
     newer workbook standard brought to the entry tables (columns are only ever added,
     so older rounds read NULL there). Runs inside the caller's transaction."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
+    made = version < SCHEMA_VERSION
     if version == 0:
         for statement in _create_statements():
             conn.execute(statement)
@@ -117,12 +188,16 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
         MIGRATIONS[version](conn)
         version += 1
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    changed = made
     for sheet in ENTRY_SHEETS:
-        table = ENTRY_TABLES[sheet.key]
+        table = ENTRY_STORED[ENTRY_TABLES[sheet.key]]
         have = {row[1] for row in conn.execute(f"PRAGMA table_info({quoted(table)})")}
         for col, kind in entry_columns(sheet):
             if col not in have:
                 conn.execute(f"ALTER TABLE {quoted(table)} ADD COLUMN {quoted(col)} {kind}")
+                changed = True
+    if changed:  # a view lists its columns when made: made again to show the new ones
+        _make_views(conn)
 
 
 def _connect(path: Path, mode: str) -> sqlite3.Connection:

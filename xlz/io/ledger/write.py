@@ -27,6 +27,7 @@ from xlz.core.roundrecord import (
 )
 from xlz.io.ledger.schema import (
     CHILD_TABLES,
+    ENTRY_STORED,
     ensure_schema,
     open_for_writing,
     quoted,
@@ -51,9 +52,12 @@ def _insert(conn: sqlite3.Connection, table: str, columns: tuple[str, ...], roun
 def record_round(path: str | os.PathLike[str], record: RoundRecord, *, xlz_version: str,
                  city_workbook: str | None, exit_code: int,
                  now: dt.datetime | None = None,
-                 checkpoint: Checkpoint | None = None) -> RecordedRound:
+                 checkpoint: Checkpoint | None = None,
+                 before_commit: Callable[[], None] | None = None) -> RecordedRound:
     """Write ``record`` into the ledger at ``path`` (created when absent) and say which
-    round it became. Raises :class:`~xlz.core.errors.OutputError` (``ledger.*``)."""
+    round it became. Raises :class:`~xlz.core.errors.OutputError` (``ledger.*``).
+    ``before_commit`` is called with every row written and the transaction still open:
+    whatever it raises rolls the round back (the caller's city workbook failed)."""
     where = Path(path)
     stamp = (now or dt.datetime.now(dt.timezone.utc).astimezone()).isoformat(timespec="seconds")
     step = checkpoint or (lambda _: None)
@@ -85,12 +89,14 @@ def record_round(path: str | os.PathLike[str], record: RoundRecord, *, xlz_versi
             for sheet in ENTRY_SHEETS:
                 table = ENTRY_TABLES[sheet.key]
                 columns = (*ENTRY_FIXED, *(k for k, _ in entry_columns(sheet)))
-                _insert(conn, table, columns, round_id, record.entries[table])
+                _insert(conn, ENTRY_STORED[table], columns, round_id, record.entries[table])
                 step(table)
             _insert(conn, "findings", FINDING_COLUMNS, round_id, record.findings)
             step("findings")
             number = conn.execute("SELECT count(*) FROM rounds WHERE period <= ?",
                                   (period,)).fetchone()[0]
+            if before_commit is not None:
+                before_commit()
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
