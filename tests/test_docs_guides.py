@@ -34,6 +34,7 @@ INDEX = DOCS / "README.md"
 GUIDES = (CLERK, INSTALL, CHECKLIST, INDEX)
 RIBBON = ROOT / "xlz" / "addin" / "macros" / "customUI14.xml"
 RENDER_SCRIPT = ROOT / "scripts" / "render_doc_images.py"
+BROWSER_TEST = ROOT / "tests" / "test_serve_browser.py"
 CUI = "{http://schemas.microsoft.com/office/2009/07/customui}"
 
 
@@ -66,13 +67,19 @@ def test_every_picture_exists_and_is_a_png(guide: Path) -> None:
 
 
 def test_clerk_guide_pictures_are_reproducible() -> None:
-    """Each picture comes from the render script, and the script's pictures are all used."""
+    """Each picture comes from the render script (the workbook's pictures) or the real-browser
+    test (the portal's, with XLZ_SCREENSHOTS), and their pictures are all used."""
     shown = {Path(ref).name for ref in _images(_text(CLERK))}
     assert len(shown) >= 4, "the clerk's guide needs its pictures"
     script = _text(RENDER_SCRIPT)
     made = set(re.findall(r'"(clerk-[a-z-]+\.png)"', script))
-    assert shown <= made, f"not made by {RENDER_SCRIPT.name}: {sorted(shown - made)}"
+    shot = set(re.findall(r'"(portal-[a-z-]+\.png)"', _text(BROWSER_TEST)))
+    assert shown <= made | shot, (
+        f"made by neither {RENDER_SCRIPT.name} nor {BROWSER_TEST.name}: "
+        f"{sorted(shown - made - shot)}")
     assert made <= shown, f"rendered but not shown in the guide: {sorted(made - shown)}"
+    portal = {"portal-town.png", "portal-result.png", "portal-passed.png"}
+    assert portal <= shot and portal <= shown, "the portal path needs the browser's pictures"
     for required in ("clerk-guide-sheet.png", "clerk-dropdown-lists.png",
                      "clerk-flagged-live.png", "clerk-validated-results.png"):
         assert required in shown
@@ -139,8 +146,24 @@ def _xlz_uses(markdown: str) -> list[tuple[str, str | None]]:
 
 def test_clerk_and_install_guides_name_commands() -> None:
     assert {"validate"} <= {c for c, _ in _xlz_uses(_text(CLERK))}
-    assert {"templates", "validate", "consolidate", "addin"} <= {
+    assert {"templates", "validate", "consolidate", "addin", "serve"} <= {
         c for c, _ in _xlz_uses(_text(INSTALL))}
+
+
+def test_install_guide_shows_how_the_office_runs_the_portal() -> None:
+    text = _text(INSTALL)
+    code = "\n".join(_code(text))
+    assert re.search(r"xlz serve --data \S+ --init", code)
+    assert re.search(r"xlz serve --data \S+ --host 0\.0\.0\.0", code)
+    assert ".bat" in text and "netsh advfirewall" in code and "8000" in code
+    assert "(portal.md)" in text or "(portal.md#" in text
+
+
+def test_clerk_guide_walks_the_portal_path() -> None:
+    section = _text(CLERK).split("## 网页报送", 1)[1].split("\n## ", 1)[0]
+    for step in ("链接", "下载", "模板", "上传并校验", "工作表", "单元格", "已校验并标注的工作簿",
+                 "计入", ".et"):
+        assert step in section, step
 
 
 @pytest.mark.parametrize("guide", GUIDES, ids=lambda p: p.name)
