@@ -109,6 +109,17 @@ def test_the_panicking_file_is_the_boundarys_finding(tmp_path: Path) -> None:
     assert "PanicException" in err.value.message
 
 
+def _full_scans(xml: bytes) -> int:
+    """How many times too_large scans ``xml`` reference by reference."""
+    from unittest import mock
+
+    from xlz.ooxml import extent
+
+    with mock.patch.object(extent, "sheet_extent", wraps=extent.sheet_extent) as scan:
+        extent.too_large(xml, 10_000_000)
+    return scan.call_count
+
+
 def test_the_extent_check_reads_what_calamine_reads() -> None:
     from xlz.ooxml.extent import impossible_string_count, too_large
 
@@ -119,6 +130,13 @@ def test_the_extent_check_reads_what_calamine_reads() -> None:
                 b'<c\tr="A1"/><c\nr="xfd1048576"/>'):
         assert too_large(far, cap) is not None, far
     assert too_large(b'<c r="XFD1048576"/>', cap) is None  # one cell far out: a 1 x 1 grid
+    # Excel's worksheet root declares xmlns:r="http://...": not a far reference, so a
+    # near sheet is passed by the one search, without the full scan.
+    root = (b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            b'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">')
+    assert _full_scans(root + b'<row r="9999"><c r="ZZ9999"/></row></worksheet>') == 0
+    assert _full_scans(root + b'<row r="10000"><c r="A10000"/></row></worksheet>') == 1
+    assert _full_scans(root + b'<row r="1"><c r="AAA1"/></row></worksheet>') == 1
     sst = b'<sst xmlns="x" count="2" uniqueCount="%d"><si><t>a</t></si><si><t>b</t></si></sst>'
     assert impossible_string_count(sst % 2) is None
     assert impossible_string_count(sst % 4294967295) == 4294967295
