@@ -227,8 +227,7 @@ def towns_named_in(file_name: str, plan: Plan) -> list[Town]:
     a longer matched name (开发区 in 高新技术产业开发区) does not count."""
     stem = match_key(file_name)
     found: dict[str, tuple[Town, str]] = {}
-    for town in plan.towns:
-        names = [match_key(n) for n in town.all_names if len(match_key(n)) >= 2]
+    for town, names in plan.town_name_keys:
         hits = [n for n in names if n in stem]
         if hits:
             found[town.code] = (town, max(hits, key=len))
