@@ -140,3 +140,26 @@ def test_the_extent_check_reads_what_calamine_reads() -> None:
     sst = b'<sst xmlns="x" count="2" uniqueCount="%d"><si><t>a</t></si><si><t>b</t></si></sst>'
     assert impossible_string_count(sst % 2) is None
     assert impossible_string_count(sst % 4294967295) == 4294967295
+
+
+@pytest.mark.parametrize("name", ["far-cell-XFD1048576.xlsx", "cell-row-99999999.xlsx",
+                                  "sst-uniquecount-4294967295.xlsx"])
+def test_the_guard_pass_measures_what_the_extent_check_measures(name: str) -> None:
+    """read_workbook takes the extent check's verdict from the guard's inflation pass
+    when it has one (consolidate, validate) and inflates the sheets again when not:
+    both must refuse the same file with the same code and message."""
+    from xlz.io.intake import InputError
+    from xlz.io.read import MAX_SHEET_CELLS, check_extents, read_workbook, refused
+    from xlz.ooxml.guard import guard_package
+
+    path = CORPUS / name
+    with pytest.raises(InputError) as again:
+        check_extents(path)
+    why = guard_package(path, max_cells=MAX_SHEET_CELLS).refusal
+    assert why is not None
+    measured = refused(path, why)
+    assert (measured.code, measured.message) == (again.value.code, again.value.message)
+    with pytest.raises(InputError) as read:
+        read_workbook(path)
+    assert (read.value.code, read.value.message) == (again.value.code, again.value.message)
+    assert guard_package(path).refusal is None  # measured only when asked

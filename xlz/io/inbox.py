@@ -29,6 +29,7 @@ from typing import Any
 
 from xlz.io.boundary import ReaderFailed, untrusted
 from xlz.io.guard import rule_of
+from xlz.ooxml.extent import Refusal
 from xlz.ooxml.guard import KEEP_LIMIT, guard_package
 from xlz.ooxml.limits import (
     DEFAULT_LIMITS,
@@ -239,6 +240,8 @@ class Inspection:
     parts: dict[str, bytes] = field(default_factory=dict)  # the members asked for, whole
     # The fields of the rule's message (``reason``, ``part``, ``method``) for a problem.
     fields: dict[str, Any] = field(default_factory=dict)
+    # With inspect_container's max_cells: what the extent check found (None: nothing).
+    refusal: Refusal | None = None
 
 
 def check_container(data_or_path: bytes | Path, limits: Limits = DEFAULT_LIMITS
@@ -249,17 +252,18 @@ def check_container(data_or_path: bytes | Path, limits: Limits = DEFAULT_LIMITS
 
 
 def inspect_container(data_or_path: bytes | Path, limits: Limits = DEFAULT_LIMITS,
-                      keep: Iterable[str] = ()) -> Inspection:
+                      keep: Iterable[str] = (), max_cells: int | None = None) -> Inspection:
     """Guard a zip-based workbook before any reader sees it
     (:func:`xlz.ooxml.guard.guard_package`, the same guard ``validate`` and ``fill``
     use), and hand back the small parts named in ``keep`` (up to :data:`KEEP_LIMIT`
     each), so that the caller need not open the package again to learn its format or
     its properties. A refusal is returned, not raised: one bad file must not stop a
-    consolidation."""
+    consolidation. ``max_cells``: measure the sheets on the way, as the extent check
+    would (:func:`xlz.io.read.check_extents`), into :attr:`Inspection.refusal`."""
     try:
         where = data_or_path if isinstance(data_or_path, Path) else ""
         with untrusted(where, "检查工作簿的压缩结构", handled=(GuardError, OSError)):
-            package = guard_package(data_or_path, limits, keep)
+            package = guard_package(data_or_path, limits, keep, max_cells=max_cells)
     except GuardError as exc:
         code, fields = rule_of(exc)
         return Inspection((code, exc.reason), fields=fields)
@@ -268,7 +272,7 @@ def inspect_container(data_or_path: bytes | Path, limits: Limits = DEFAULT_LIMIT
     except OSError as exc:  # the file vanished or cannot be read
         reason = f"无法读取：{exc.strerror or exc}"
         return Inspection(("file.corrupt", reason), fields={"reason": reason})
-    return Inspection(None, package.names, package.parts)
+    return Inspection(None, package.names, package.parts, refusal=package.refusal)
 
 
 # --------------------------------------------------------------------------- expansion

@@ -31,7 +31,7 @@ from xlz.io.intake import (
     misnamed,
     unsupported_member,
 )
-from xlz.ooxml.extent import impossible_string_count, too_large
+from xlz.ooxml.extent import Refusal, measured, refusal
 from xlz.ooxml.limits import DEFAULT_LIMITS, Limits
 
 # The zip-bomb caps are xlz.ooxml.limits.Limits, the same for validate, fill and
@@ -126,12 +126,19 @@ def saved_time(parts: Mapping[str, bytes]) -> dt.datetime | None:
 def _zip_properties(path: Path, limits: Limits = DEFAULT_LIMITS) -> dict[str, str]:
     """Guard the whole package (every part inflated under the caps before calamine sees
     any) and take the properties part from the guard's pass."""
+    return _guarded(path, limits)[0]
+
+
+def _guarded(path: Path, limits: Limits = DEFAULT_LIMITS
+             ) -> tuple[dict[str, str], Refusal | None]:
+    """:func:`_zip_properties`, and what the extent check finds, measured in the same
+    pass (:func:`check_extents` without inflating the sheets again)."""
     try:
         package = guard_workbook(path, path, limits, keep=(_CUSTOM_PROPS,),
-                                 keep_limit=MAX_PROPERTIES_SIZE)
+                                 keep_limit=MAX_PROPERTIES_SIZE, max_cells=MAX_SHEET_CELLS)
     except OSError as exc:
         raise zip_error(path, exc) from exc
-    return properties_of(package.parts.get(_CUSTOM_PROPS))
+    return properties_of(package.parts.get(_CUSTOM_PROPS)), package.refusal
 
 
 def file_properties(path: str | os.PathLike[str]) -> dict[str, str] | None:
@@ -203,22 +210,26 @@ def check_extents(path: Path, max_cells: int = MAX_SHEET_CELLS) -> None:
     """Refuse a workbook with a sheet whose cells span more than ``max_cells``, or a
     shared-strings part that declares more strings than it can hold (see
     :mod:`xlz.ooxml.extent`: calamine would abort the process allocating for them). The
-    package has been guarded already, so every part inflates within the caps."""
+    package has been guarded already, so every part inflates within the caps. (A guard
+    pass given ``max_cells`` has measured the same: see :func:`read_workbook`.)"""
     with zipfile.ZipFile(path) as zf:
         for name in zf.namelist():
-            if name == "xl/sharedStrings.xml":
-                declared = impossible_string_count(zf.read(name))
-                if declared is not None:
-                    raise input_error("file.corrupt", path,
-                                      reason=f"部件 {name} 声明有 {declared} 个字符串，与内容不符")
-            if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+            if not measured(name):
                 continue
-            extent = too_large(zf.read(name), max_cells)
-            if extent is not None:
-                rows = extent.last_row - extent.first_row + 1
-                cols = extent.last_col - extent.first_col + 1
-                raise input_error("file.too_large", path,
-                                  reason=f"部件 {name} 的单元格区域达 {rows} 行 × {cols} 列")
+            why = refusal(name, zf.read(name), max_cells)
+            if why is not None:
+                raise refused(path, why)
+
+
+def refused(path: Path, why: Refusal) -> InputError:
+    """The refusal of a part the extent check found (:func:`check_extents`)."""
+    if why.extent is None:
+        return input_error("file.corrupt", path,
+                           reason=f"部件 {why.part} 声明有 {why.declared} 个字符串，与内容不符")
+    rows = why.extent.last_row - why.extent.first_row + 1
+    cols = why.extent.last_col - why.extent.first_col + 1
+    return input_error("file.too_large", path,
+                       reason=f"部件 {why.part} 的单元格区域达 {rows} 行 × {cols} 列")
 
 
 def _calamine_error(path: Path, exc: Exception) -> InputError:
@@ -270,24 +281,31 @@ def calamine_sheets(path: str, wanted: frozenset[str] | None, by_content: bool =
 
 def read_workbook(path: str | os.PathLike[str], *, sheets: Iterator[str] | None = None,
                   fmt: str | None = None, sha256: str | None = None,
-                  properties: dict[str, str] | None = None) -> WorkbookData:
+                  properties: dict[str, str] | None = None,
+                  extents: Refusal | bool | None = False) -> WorkbookData:
     """Read every sheet (or only ``sheets``) of a workbook. Raises InputError for files
     that are not usable workbooks; never modifies the file. ``sha256``: the file's hash
     when the caller already has it (the inbox hashes every submission while expanding).
     ``fmt`` and ``properties``: what a caller that has already guarded and inspected the
-    package knows (see :func:`xlz.io.inbox.inspect_container`)."""
+    package knows (see :func:`xlz.io.inbox.inspect_container`); ``extents``: what that
+    guard pass found measuring the sheets (its ``max_cells`` was
+    :data:`MAX_SHEET_CELLS`): a refusal or None; False: not measured."""
     p = Path(path)
     fmt = fmt or classify(p)
     if properties is None and fmt in _ZIP_FORMATS and fmt != "ods":
-        properties = _zip_properties(p)  # .ods/.xls keep theirs elsewhere: None, not seen
+        # .ods/.xls keep theirs elsewhere: None, not seen
+        properties, extents = _guarded(p)
     if fmt == "ods":
         try:
             guard_workbook(p, p)
         except OSError as exc:
             raise zip_error(p, exc) from exc
     if fmt in _ZIP_FORMATS and fmt not in ("ods", "xlsb"):
-        with untrusted(p, "检查工作表范围", known=lambda exc: zip_error(p, exc)):
-            check_extents(p)
+        if isinstance(extents, Refusal):
+            raise refused(p, extents)
+        if extents is False:  # not measured by a guard pass: inflate the sheets again
+            with untrusted(p, "检查工作表范围", known=lambda exc: zip_error(p, exc)):
+                check_extents(p)
     wanted = None if sheets is None else frozenset(sheets)
     by_content = misnamed(p, fmt) is not None  # an .xls renamed .xlsx is still an .xls
     if fmt in NO_PRECHECK:  # a native crash of the reader must cost this file only

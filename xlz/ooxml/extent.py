@@ -91,3 +91,34 @@ def impossible_string_count(xml: bytes) -> int | None:
         return None
     declared = int(match.group(1))
     return declared if declared > len(xml) // _SMALLEST_ITEM + 1 else None
+
+
+SHARED_STRINGS: Final = "xl/sharedStrings.xml"
+
+
+class Refusal(NamedTuple):
+    """Why a part must not reach the reader: a shared-strings part's impossible
+    ``declared`` count, or a worksheet part's too large ``extent``."""
+
+    part: str
+    declared: int | None = None
+    extent: Extent | None = None
+
+
+def measured(name: str) -> bool:
+    """Whether :func:`refusal` looks at the part ``name`` (the others pass unread)."""
+    return name == SHARED_STRINGS or (name.startswith("xl/worksheets/") and name.endswith(".xml"))
+
+
+def refusal(name: str, xml: bytes, max_cells: int) -> Refusal | None:
+    """What is wrong with the part ``name`` of bytes ``xml`` for a reader, or None: the
+    checks of :func:`impossible_string_count` and :func:`too_large`."""
+    if name == SHARED_STRINGS:
+        declared = impossible_string_count(xml)
+        if declared is not None:
+            return Refusal(name, declared=declared)
+    if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+        extent = too_large(xml, max_cells)
+        if extent is not None:
+            return Refusal(name, extent=extent)
+    return None

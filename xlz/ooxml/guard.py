@@ -21,6 +21,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
+from xlz.ooxml.extent import Refusal, measured, refusal
 from xlz.ooxml.inflate import member_chunks
 from xlz.ooxml.limits import (
     DEFAULT_LIMITS,
@@ -66,11 +67,15 @@ class Package:
     names, the parts the caller asked to keep, and :meth:`read` for any other part."""
 
     def __init__(self, buf: bytes, infos: dict[str, zipfile.ZipInfo], parts: dict[str, bytes],
-                 limits: Limits) -> None:
+                 limits: Limits, refusal: Refusal | None = None) -> None:
         self.buf = buf
         self.infos = infos
         self.parts = parts
         self.limits = limits
+        # With guard_package's max_cells: the first part (in the archive's order) a
+        # reader must not see (xlz.ooxml.extent), else None. Found, not raised: the
+        # caller refuses it at the point of its own reading where it always has.
+        self.refusal = refusal
 
     @property
     def names(self) -> frozenset[str]:
@@ -90,10 +95,13 @@ class Package:
 
 def guard_package(source: bytes | str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS,
                   keep: Iterable[str] | Callable[[str], bool] = (),
-                  keep_limit: int = KEEP_LIMIT) -> Package:
+                  keep_limit: int = KEEP_LIMIT, max_cells: int | None = None) -> Package:
     """Inflate every part of the zip package ``source`` (its bytes or its path) under
     ``limits``, refusing a DTD at the start of any XML part, and keep whole the parts
     named in ``keep`` (names, or a test on the name) up to ``keep_limit`` bytes each.
+    ``max_cells``: also measure the worksheet and shared-strings parts on the way
+    (:func:`xlz.ooxml.extent.refusal`), the answer in :attr:`Package.refusal` — one
+    inflation of the sheets instead of a second one for the extent check.
 
     Raises :class:`~xlz.ooxml.limits.LimitExceeded`, :class:`~xlz.ooxml.limits.UnsafeXml`,
     :class:`~xlz.ooxml.limits.Encrypted`, :class:`~xlz.ooxml.limits.UnsupportedMethod`
@@ -113,11 +121,17 @@ def guard_package(source: bytes | str | os.PathLike[str], limits: Limits = DEFAU
     check_count(len(infos), limits)
     budget = Budget(limits)
     parts: dict[str, bytes] = {}
+    # zipfile reads the last of two members of one name: that copy is measured.
+    last = {i.filename: i for i in infos}
+    refused: dict[str, Refusal] = {}
     for info in infos:
         name = info.filename
         if info.flag_bits & ENCRYPTED_FLAG:
             raise Encrypted("文件已加密", name)
         kept: list[bytes] | None = [] if wanted(name) else None
+        # The whole part, only while it is measured.
+        whole: list[bytes] | None = (
+            [] if max_cells is not None and last[name] is info and measured(name) else None)
         head = b""
         produced = 0
         with _inflating(info):
@@ -125,6 +139,8 @@ def guard_package(source: bytes | str | os.PathLike[str], limits: Limits = DEFAU
                 if not head:
                     head = chunk[:_HEAD]
                 produced += len(chunk)
+                if whole is not None:
+                    whole.append(chunk)
                 if kept is not None:
                     kept.append(chunk)
                     if produced > keep_limit:
@@ -133,7 +149,14 @@ def guard_package(source: bytes | str | os.PathLike[str], limits: Limits = DEFAU
             raise UnsafeXml(f"部件 {name} 含有文档类型声明（DTD）或实体定义", name)
         if kept is not None:
             parts[name] = b"".join(kept)
-    return Package(buf, {i.filename: i for i in infos}, parts, limits)
+        if whole is not None and max_cells is not None:
+            why = refusal(name, b"".join(whole), max_cells)
+            if why is not None:
+                refused[name] = why
+    # The first refused part in the archive's order (as a reader opening part by part
+    # by name would meet it).
+    found = next((refused[n] for n in last if n in refused), None)
+    return Package(buf, last, parts, limits, found)
 
 
 def _package_bytes(source: bytes | str | os.PathLike[str], limits: Limits) -> bytes:

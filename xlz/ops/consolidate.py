@@ -49,6 +49,8 @@ Progress = Callable[[str], None]  # called once per submission, with its display
 if TYPE_CHECKING:
     import pandas as pd
 
+    from xlz.ooxml.extent import Refusal
+
 
 def _guide_columns(guide: GuideInfo | None) -> dict[str, Any]:
     """填报人, 联系电话, 数据截至日期 of a file (None where unknown: unread, standard 1)."""
@@ -208,18 +210,22 @@ def read_input(sub: Submission, limits: Limits = DEFAULT_LIMITS) -> Input:
     """One submission as values, or why not. Never raises for a bad file."""
     from xlz.io.inbox import inspect_container
     from xlz.io.intake import READABLE_FORMATS, WPS_SUFFIXES, InputError, zip_format
-    from xlz.io.read import properties_of, read_workbook, saved_time
+    from xlz.io.read import MAX_SHEET_CELLS, properties_of, read_workbook, saved_time
 
     with sub.path.open("rb") as fh:
         head = fh.read(4)
     fmt: str | None = None
     properties: dict[str, str] | None = None
     saved: dt.datetime | None = None  # when the application saved it, if it says
+    extents: Refusal | bool | None = False  # see read_workbook
     if head == _ZIP_MAGIC:
-        seen = inspect_container(sub.path, limits, keep=_KEPT_PARTS)
+        # The guard measures the sheets as it inflates them: the extent check then
+        # costs no second inflation (~2 ms of a 200-row town file; bench/README.md).
+        seen = inspect_container(sub.path, limits, keep=_KEPT_PARTS, max_cells=MAX_SHEET_CELLS)
         if seen.problem is not None:
             return _problem(sub, seen.problem[0], **seen.fields)
         saved = saved_time(seen.parts)
+        extents = seen.refusal
         # The guard has inflated every part anyway: take the format and the metadata
         # from it instead of opening the package twice more. Anything unusual (a WPS
         # suffix, not a readable workbook) goes the long way for its proper message.
@@ -230,7 +236,7 @@ def read_input(sub: Submission, limits: Limits = DEFAULT_LIMITS) -> Input:
                 properties = properties_of(seen.parts.get(_CUSTOM_PROPS))
     try:
         data = read_workbook(sub.path, sheets=iter(_NEEDED_SHEETS), sha256=sub.sha256,
-                             fmt=fmt, properties=properties)
+                             fmt=fmt, properties=properties, extents=extents)
     except InputError as exc:
         return Input(sub.name, sub.sha256, sub.received, sub.received_from,
                      error_code=exc.code, error_message=exc.message, saved=saved)
