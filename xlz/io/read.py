@@ -126,16 +126,18 @@ def saved_time(parts: Mapping[str, bytes]) -> dt.datetime | None:
 def _zip_properties(path: Path, limits: Limits = DEFAULT_LIMITS) -> dict[str, str]:
     """Guard the whole package (every part inflated under the caps before calamine sees
     any) and take the properties part from the guard's pass."""
-    return _guarded(path, limits)[0]
+    return _guarded(path, limits, None)[0]
 
 
-def _guarded(path: Path, limits: Limits = DEFAULT_LIMITS
-             ) -> tuple[dict[str, str], Refusal | None]:
-    """:func:`_zip_properties`, and what the extent check finds, measured in the same
-    pass (:func:`check_extents` without inflating the sheets again)."""
+def _guarded(path: Path, limits: Limits = DEFAULT_LIMITS,
+             max_cells: int | None = MAX_SHEET_CELLS) -> tuple[dict[str, str], Refusal | None]:
+    """:func:`_zip_properties`, and with ``max_cells`` what the extent check finds,
+    measured in the same pass (:func:`check_extents` without inflating the sheets
+    again). Only for a reader: measuring the city workbook's 100,000-row sheet just to
+    learn its properties (:func:`file_properties`) cost 2 s."""
     try:
         package = guard_workbook(path, path, limits, keep=(_CUSTOM_PROPS,),
-                                 keep_limit=MAX_PROPERTIES_SIZE, max_cells=MAX_SHEET_CELLS)
+                                 keep_limit=MAX_PROPERTIES_SIZE, max_cells=max_cells)
     except OSError as exc:
         raise zip_error(path, exc) from exc
     return properties_of(package.parts.get(_CUSTOM_PROPS)), package.refusal
