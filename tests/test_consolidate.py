@@ -626,3 +626,40 @@ def test_a_failing_sheet_writer_leaves_no_city_workbook(
         citybook.write_city_workbook(result, out)
     assert raised.value.code == "output.write_failed"
     assert not out.exists() and not list(tmp_path.glob(".~xlz-*"))
+
+
+def test_the_ledger_rows_from_packed_columns_are_entry_rows(towns: Path, tmp_path: Path
+                                                             ) -> None:
+    """The ledger thread reads pooled records' values straight from their columns
+    (xlz.ops.packed.entry_rows_from_columns): the same rows as entry_rows, for records
+    that came packed, records rebuilt already, in-process records and rows with 提醒."""
+    import shutil
+
+    from xlz.core.consolidation import build_from
+    from xlz.core.entries import ENTRY_SHEETS
+    from xlz.core.roundrecord import entry_rows
+    from xlz.ops.consolidate import gather
+    from xlz.ops.packed import entry_rows_from_columns
+
+    inbox = tmp_path / "inbox"
+    shutil.copytree(towns, inbox)
+    town = PLAN.towns[0]  # one town with 提醒 on accepted rows (their text is kept)
+    entries = sample_entries(PLAN, town.code)
+    entries["project"][0]["prereview"] = "待定"
+    entries["project"][1]["seq"] = "第二"
+    build_town_workbook(PLAN, town.code, inbox / f"{town.short}.xlsx", entries)
+    for workers in (2, 1):
+        gathered = gather([inbox], PLAN, workers=workers)
+        c = build_from(gathered.files, PLAN, tallies=gathered.tallies)
+        seq = {id(f): i for i, f in enumerate(c.files, start=1)}
+        if workers == 2:
+            assert type(c.projects[0].record).__name__ == "_LazyRecord"  # came packed
+            for r in c.carriers[:3]:
+                assert r.record.values  # some rebuilt before the ledger reads them
+        rows = {"project": c.projects, "carrier": c.carriers, "activity": c.activities}
+        for sheet in ENTRY_SHEETS:
+            assert rows[sheet.key]
+            assert entry_rows_from_columns(sheet, rows[sheet.key], seq) == \
+                entry_rows(sheet, rows[sheet.key], seq), (workers, sheet.key)
+        assert any(r.record.warnings for r in c.projects)
+        assert any(isinstance(r.record.values.get("signed"), dt.date) for r in c.projects)

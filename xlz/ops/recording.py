@@ -32,6 +32,7 @@ from xlz.io.ledger.archive import archive_folder, keep
 from xlz.io.ledger.read import parse_period
 from xlz.io.ledger.schema import DEFAULT_NAME, check_writable
 from xlz.io.ledger.write import Checkpoint, record_round
+from xlz.ops.packed import entry_rows_from_columns
 
 
 def ledger_path(out: str | os.PathLike[str], ledger: str | os.PathLike[str] | None
@@ -91,7 +92,8 @@ class Recorder:
         """Begin writing the round in a thread; :meth:`PendingRound.commit` once the
         city workbook is in place, :meth:`PendingRound.abandon` when it failed."""
         def write(ready: Callable[[], None]) -> RecordedRound:
-            rows = round_record(c, *period, archived=self.archived)
+            rows = round_record(c, *period, archived=self.archived,
+                                entries=entry_rows_from_columns)
             return record_round(self.path, rows, xlz_version=xlz_version,
                                 city_workbook=os.fspath(city_workbook), exit_code=exit_code,
                                 checkpoint=checkpoint, before_commit=ready)
