@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from python_calamine import CalamineWorkbook
 
+from tests.xlz_books import sheet
 from xlz.books.citysheet import column_breaks
 from xlz.books.townbook import build_town_workbook
 from xlz.cli import main
@@ -29,15 +29,6 @@ from xlz.ops.demo import older_version, sample_entries, with_errors
 
 PLAN = load_plan()
 Entries = Callable[[str], dict[str, Any]]
-
-
-def sheet(path: Path, name: str) -> list[list[Any]]:
-    book = CalamineWorkbook.from_path(str(path))
-    try:
-        rows: list[list[Any]] = book.get_sheet_by_name(name).to_python()
-        return rows
-    finally:
-        book.close()
 
 
 def inbox(folder: Path, files: dict[str, tuple[str, Any]]) -> Path:

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from python_calamine import CalamineWorkbook
 
+from tests.xlz_books import sheet
 from xlz.books.townbook import build_town_workbook
 from xlz.core import layout as L
 from xlz.core.consolidation import Input, build
@@ -31,15 +31,6 @@ from xlz.ops.demo import eml_bytes, gbk_zip_bytes, older_version, sample_entries
 
 PLAN = load_plan()
 TZ = dt.timezone(dt.timedelta(hours=8))
-
-
-def sheet(path: Path, name: str) -> list[list[Any]]:
-    book = CalamineWorkbook.from_path(str(path))
-    try:
-        rows: list[list[Any]] = book.get_sheet_by_name(name).to_python()
-        return rows
-    finally:
-        book.close()
 
 
 def digest(folder: Path) -> dict[str, str]:
@@ -657,9 +648,9 @@ def test_the_ledger_rows_from_packed_columns_are_entry_rows(towns: Path, tmp_pat
             for r in c.carriers[:3]:
                 assert r.record.values  # some rebuilt before the ledger reads them
         rows = {"project": c.projects, "carrier": c.carriers, "activity": c.activities}
-        for sheet in ENTRY_SHEETS:
-            assert rows[sheet.key]
-            assert entry_rows_from_columns(sheet, rows[sheet.key], seq) == \
-                entry_rows(sheet, rows[sheet.key], seq), (workers, sheet.key)
+        for spec in ENTRY_SHEETS:
+            assert rows[spec.key]
+            assert entry_rows_from_columns(spec, rows[spec.key], seq) == \
+                entry_rows(spec, rows[spec.key], seq), (workers, spec.key)
         assert any(r.record.warnings for r in c.projects)
         assert any(isinstance(r.record.values.get("signed"), dt.date) for r in c.projects)

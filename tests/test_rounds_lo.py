@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from python_calamine import CalamineWorkbook
 
 import xlz
 from tests.lo.harness import run_job
+from tests.xlz_books import sheet
 from xlz.books.common import town_file_name
 from xlz.core.cells import column_letter
 from xlz.core.entries import PROJECTS
@@ -51,10 +51,6 @@ def _typed(as_of: dt.date, projects: list[dict[str, Any]]) -> list[dict[str, Any
 def _project(name: str, status: str, **more: Any) -> dict[str, Any]:
     return {"name": name, "category": "科创类", "field": PLAN.field_names[0],
             "origin": "上海", "status": status, **more}
-
-
-def _rows(path: Path, sheet: str) -> list[list[Any]]:
-    return list(CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet).to_python())
 
 
 @pytest.fixture(scope="module")
@@ -102,11 +98,11 @@ def test_two_rounds_typed_in_libreoffice(inboxes: tuple[Path, Path], tmp_path: P
     states = {t.town.code: t.state for t in second.consolidation.towns}
     assert states["dingyan"] == "已报送" and states["baipu"] == "未报送"
 
-    changes = [row[:5] for row in _rows(second.out, "项目变化")[1:]]
+    changes = [row[:5] for row in sheet(second.out, "项目变化")[1:]]
     assert ["丁堰镇", "合成生物中试平台", "项目进展变化", "洽谈中", "已签约"] in changes
     assert ["丁堰镇", "氢能装备项目", "上轮以来新增", "—", "洽谈中"] in changes
     compared = "\n".join(" ".join(str(v) for v in row)
-                         for row in _rows(second.out, "进度对比"))
+                         for row in sheet(second.out, "进度对比"))
     assert "丁堰镇" in compared and "白蒲镇" in compared
 
 

@@ -287,3 +287,15 @@ def wps_payload(path: Path) -> dict[str, Any]:
         sheets.append({"name": name, "row": 1, "col": 1, "values": values})
     return {"name": path.name, "path": f"C:\\Users\\文员\\Documents\\{path.name}",
             "properties": file_properties(path), "sheets": sheets}
+
+
+def sheet(path: Path, name: str) -> list[list[Any]]:
+    """The values of one sheet of a workbook, as python-calamine reads them."""
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_path(str(path))
+    try:
+        rows: list[list[Any]] = book.get_sheet_by_name(name).to_python()
+        return rows
+    finally:
+        book.close()
