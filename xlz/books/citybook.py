@@ -11,6 +11,7 @@ atomically: written beside the target, then renamed over it.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import operator
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -259,9 +260,15 @@ def _entry_columns(records: Sequence[Record], keys: Sequence[str],
         raw_of = dict(zip(made.raw_keys, made.raw_columns, strict=True))
         value_of = dict(zip(made.value_keys, made.value_columns, strict=True))
         nothing = [None] * len(records)
-        return [[v if v is not None or r is None else str(r)
-                 for v, r in zip(value_of.get(k, nothing), raw_of.get(k, nothing),
-                                 strict=True)] for k in keys]
+        out = []
+        for k in keys:
+            parsed, raw = value_of.get(k, nothing), raw_of.get(k, nothing)
+            # A cell is empty when parsed only if it was empty as typed (None parses
+            # to None): then the parsed column is the answer as it is.
+            out.append(parsed if parsed.count(None) == raw.count(None) else
+                       [v if v is not None or r is None else str(r)
+                        for v, r in zip(parsed, raw, strict=True)])
+        return out
     values = [r.values for r in records]
     raws = [r.raw for r in records]
     return [[v if v is not None or r is None else str(r)
@@ -288,7 +295,9 @@ def prebuilt_project_rows(f: FileResult, made: SheetColumns | None = None) -> by
     built.append(column_cells([r.row for r in records], width, source + 3))
     town = f'<row r="{ROW}">' + cells([f.town.short], width)
     file = cells([f.name, f.input.sha256], width, source)
-    rows = [town + "".join(c[:-2]) + file + c[-2] + c[-1] + "</row>" for c in zip(*built, strict=True)]
+    # Each row joined in one C call from its cells and the parts every row shares.
+    rows = list(map("".join, zip(itertools.repeat(town), *built[:-2], itertools.repeat(file),
+                                 built[-2], built[-1], itertools.repeat("</row>"))))
     return rows_block_of(rows)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Final
 
@@ -48,6 +49,7 @@ _CN_MONTHS = {
 _PHONE_CHARS = re.compile(r"[\s\-－—()（）+]")
 _MOBILE = re.compile(r"^(86)?1[3-9]\d{9}$")
 _PLAIN_MOBILE = re.compile(r"1[3-9][0-9]{9}")  # ASCII digits only, as _MOBILE after cleaning
+_PLAIN_MOBILES = re.compile(r"1[3-9][0-9]{9}(?:\x001[3-9][0-9]{9})*")  # NUL-separated
 # A landline needs its area code (0 + 2–3 digits): a bare 7–8 digit local number is not
 # a number the city can dial, and the message asks for the area code (catalogue, PHONE).
 _LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}(转\d{1,6}|ext\d{1,6})?$")
@@ -210,6 +212,12 @@ def parse_choice(
         return None
     index = choices if isinstance(choices, dict) else choice_index(choices)
     return index.get(match_key(text), INVALID)
+
+
+def plain_mobiles(texts: Iterable[str]) -> bool:
+    """Whether every one of ``texts`` is a mobile number typed plainly (for which
+    :func:`phone_ok` is true at once): one scan for a whole column."""
+    return _PLAIN_MOBILES.fullmatch("\x00".join(texts)) is not None
 
 
 def phone_ok(text: str) -> bool:

@@ -22,7 +22,7 @@ from xlz.core.findings import Finding, Report
 from xlz.core.guideinfo import GuideInfo, read_guide
 from xlz.core.layout import GUIDE, lacks
 from xlz.core.plan import Plan
-from xlz.core.text import clean_text, match_key
+from xlz.core.text import all_clean, clean_text, match_key
 
 _HEADER_SEARCH_ROWS = 10  # the header is row 1 in our templates; tolerate a few title rows
 _THING = {"project": "项目", "carrier": "载体", "activity": "活动"}
@@ -101,6 +101,7 @@ _OK_NONE: tuple[str, Any] = ("ok", None)  # an empty cell in an optional column
 # Text longer than an Excel cell holds (CELL_TEXT_LIMIT): Excel cuts it on opening, and
 # the city workbook could only cut it too; refused with workbook.cell.too_long instead.
 _OVER_CELL: tuple[str, Any] = ("over_cell", None)
+_NONE_TYPE = type(None)
 _STATE = operator.itemgetter(0)
 _PARSED = operator.itemgetter(1)
 # A cell that needs a finding: its column, key, raw value, state and parsed value.
@@ -123,12 +124,17 @@ class PlanCache:
 
     An outcome depends on the column and, for choices, on the plan's lists, hence one
     cache per plan. Pass the same cache to every :func:`validate_values` call of a batch;
-    without one, each call starts afresh (the same findings, more work)."""
+    without one, each call starts afresh (the same findings, more work).
 
-    __slots__ = ("outcomes", "plan", "setups")
+    ``columnwise=False`` judges every cell on its own instead of each distinct value of
+    a column once: the same findings and values, slower; the reference that tests
+    hold the column-wise way to."""
 
-    def __init__(self, plan: Plan) -> None:
+    __slots__ = ("columnwise", "outcomes", "plan", "setups")
+
+    def __init__(self, plan: Plan, *, columnwise: bool = True) -> None:
         self.plan = plan
+        self.columnwise = columnwise
         self.outcomes: dict[tuple[str, str], _Cache] = {}  # by (sheet key, column key)
         self.setups: dict[str, _Setup] = {}  # by sheet key
 
@@ -315,37 +321,96 @@ class _SheetChecker:
         finding, by record index (reported row by row in :meth:`run`).
 
         Column by column, because clerks repeat values (categories, statuses, counts)
-        down a column: each distinct value is judged once, and the work per cell is a
-        cache look-up in a comprehension."""
+        down a column: each distinct value is judged once (see :meth:`_judge_column`)."""
         problems: dict[int, list[_Problem]] = {}
         keys: list[str] = []
         parsed_columns: list[list[Any]] = []
         nothing = [None] * len(records)
+        columnwise = self.cache.columnwise
         for col, key, cache in self.cell_plan():
             keys.append(key)
             if cache is None:  # the column is not in the sheet
                 parsed_columns.append(nothing)
                 continue
             raws = self.raw_columns[key] = [r.raw[key] for r in records]
-            blank = _BLANK if col.required is not None else _OK_NONE
-            miss = functools.partial(self._judge_and_keep, col, cache)
-            get = cache.get
-            # Every CellValue is hashable; a key that is never stored (a zero, an aware
-            # datetime) simply misses. Outcomes are non-empty tuples, so never falsy.
-            outcomes = [blank if v is None else (get((v.__class__, v)) or miss(v))
-                        for v in raws]
-            parsed_columns.append(list(map(_PARSED, outcomes)))
-            states = list(map(_STATE, outcomes))
-            if states.count("ok") == len(states):  # the usual column: nothing to report
-                continue
-            for i, state in enumerate(states):
-                if state == "ok" or (state == "blank" and blank is _OK_NONE):
-                    continue
-                problems.setdefault(i, []).append((col, key, raws[i], state, outcomes[i][1]))
-        for record, parsed in zip(records, zip(*parsed_columns, strict=True), strict=True):
-            record.values = dict(zip(keys, parsed, strict=True))
+            judged = self._judge_column(col, cache, raws) if columnwise else None
+            parsed, bad = judged or self._judge_cells(col, cache, raws)
+            parsed_columns.append(parsed)
+            for i, state, value in bad:
+                problems.setdefault(i, []).append((col, key, raws[i], state, value))
+        for record, row in zip(records, zip(*parsed_columns, strict=True), strict=True):
+            record.values = dict(zip(keys, row, strict=True))
         self.value_columns = (tuple(keys), parsed_columns)
         return problems
+
+    def _judge_cells(self, col: Column, cache: _Cache, raws: list[CellValue]
+                     ) -> tuple[list[Any], list[tuple[int, str, Any]]]:
+        """Every cell of a column judged on its own (through ``cache``): the parsed
+        column and the cells that need a finding as (index, state, parsed)."""
+        blank = _BLANK if col.required is not None else _OK_NONE
+        miss = functools.partial(self._judge_and_keep, col, cache)
+        get = cache.get
+        # Every CellValue is hashable; a key that is never stored (a zero, an aware
+        # datetime) simply misses. Outcomes are non-empty tuples, so never falsy.
+        outcomes = [blank if v is None else (get((v.__class__, v)) or miss(v)) for v in raws]
+        parsed = list(map(_PARSED, outcomes))
+        states = list(map(_STATE, outcomes))
+        if states.count("ok") == len(states):  # the usual column: nothing to report
+            return parsed, []
+        return parsed, [(i, state, outcomes[i][1]) for i, state in enumerate(states)
+                        if not (state == "ok" or (state == "blank" and blank is _OK_NONE))]
+
+    def _judge_column(self, col: Column, cache: _Cache, raws: list[CellValue]
+                      ) -> tuple[list[Any], list[tuple[int, str, Any]]] | None:
+        """:meth:`_judge_cells` for a column of one type (and empty cells): each
+        distinct value judged once, then mapped back onto the cells in C. None for a
+        column this cannot take (mixed types; values that are equal but mean different
+        things: ±0.0, aware datetimes).
+
+        Text in a free-text or telephone column is mostly distinct (names, numbers),
+        so judging each value once saves little there; instead the column's values are
+        checked at once: with nothing :func:`clean_text` would change, none too long
+        and, for telephones, all plain mobile numbers, every value means itself."""
+        classes = set(map(type, raws))
+        classes.discard(_NONE_TYPE)
+        if len(classes) > 1:
+            return None
+        required = col.required is not None
+        distinct = set(raws)
+        has_none = None in distinct
+        distinct.discard(None)
+        cls = classes.pop() if classes else None
+        if cls is str:
+            if col.kind is Kind.TEXT or col.kind is Kind.PHONE:
+                texts: set[str] = distinct  # type: ignore[assignment]
+                limit = CELL_TEXT_LIMIT if col.max_length is None else \
+                    min(col.max_length, CELL_TEXT_LIMIT)
+                if "" not in texts and (not texts or max(map(len, texts)) <= limit) and \
+                        all_clean(texts) and \
+                        (col.kind is Kind.TEXT or nz.plain_mobiles(texts)):
+                    bad = [(i, "blank", None) for i, v in enumerate(raws) if v is None] \
+                        if has_none and required else []
+                    return list(raws), bad
+        elif cls is float and 0.0 in distinct:
+            # One entry stands for 0.0 and -0.0 alike (equal, and never cached): fine
+            # where both mean the same (a count of 0), not where the sign is kept.
+            zero, negative = self._judge(col, 0.0), self._judge(col, -0.0)
+            if zero[0] != negative[0] or repr(zero[1]) != repr(negative[1]):
+                return None
+        elif cls is not None and cls is not float and cls is not int and cls is not dt.date:
+            return None
+        get, miss = cache.get, functools.partial(self._judge_and_keep, col, cache)
+        outcome_of = {v: get((v.__class__, v)) or miss(v) for v in distinct}
+        if has_none:
+            outcome_of[None] = _BLANK if required else _OK_NONE
+        parsed_of = {v: o[1] for v, o in outcome_of.items()}
+        parsed = list(map(parsed_of.__getitem__, raws))
+        failing = {v: o for v, o in outcome_of.items()
+                   if not (o[0] == "ok" or (o[0] == "blank" and not required))}
+        if not failing:
+            return parsed, []
+        return parsed, [(i, o[0], o[1]) for i, v in enumerate(raws)
+                        if (o := failing.get(v)) is not None]
 
     def _judge_and_keep(self, col: Column, cache: _Cache, raw: CellValue) -> tuple[str, Any]:
         outcome = self._judge(col, raw)

@@ -14,13 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from xlz.core.cells import column_letter, fit_cell, range_ref
+from xlz.core.cells import CELL_TEXT_LIMIT, column_letter, fit_cell, range_ref
 from xlz.ooxml.xmltext import xml_text
 from xlz.ooxml.zipjoin import Part, Segment, deflate_segment, inflated, join, parts_of, write_zip
 
@@ -94,20 +94,54 @@ def column_cells(values: Sequence[Any], width: int, col: int) -> list[str]:
     dates), and then its cells come from one comprehension; anything mixed goes cell
     by cell."""
     opener = _openers(width)[col]
-    kinds = {v.__class__ for v in values}
-    kinds.discard(type(None))
-    if kinds == {str}:
-        # Mostly distinct (names, telephone numbers): the cache would only churn.
-        text = _text.__wrapped__ if 2 * len(set(values)) > len(values) else _text
+    kinds = set(map(type, values))
+    kinds.discard(_NONE_TYPE)
+    if kinds == _STR:
+        distinct = set(values)
         start = opener[0]
-        return ["" if v is None else f"{start}{text(v)}</c>" for v in values]
+        if _plain(distinct):
+            start += "<is><t>"
+            if 2 * len(distinct) > len(values):  # mostly distinct: names, telephones
+                return ["" if v is None else f"{start}{v}</t></is></c>" for v in values]
+            cell_of = {v: f"{start}{v}</t></is></c>" for v in distinct}
+        else:
+            # Mostly distinct: the cache would only churn.
+            text = _text.__wrapped__ if 2 * len(distinct) > len(values) else _text
+            cell_of = {v: f"{start}{text(v)}</c>" for v in distinct if v is not None}
+        cell_of[None] = ""
+        return list(map(cell_of.__getitem__, values))
     if kinds <= _NUMBER_TYPES and kinds:
         start = opener[2]
         return ["" if v is None else f"{start}{v!r}</v></c>" for v in values]
-    if kinds == {dt.date}:
+    if kinds == _DATE:
         serial, start = _date_serial, opener[3]
-        return ["" if v is None else f"{start}{serial(v)}</v></c>" for v in values]
+        cell_of = {v: f"{start}{serial(v)}</v></c>" for v in set(values) if v is not None}
+        cell_of[None] = ""
+        return list(map(cell_of.__getitem__, values))
     return ["" if v is None else _cell(opener, v) for v in values]
+
+
+_NONE_TYPE: Final = type(None)
+_STR: Final = frozenset({str})
+_DATE: Final = frozenset({dt.date})
+# White space at either end of a line (a value's start or end, in _plain's join).
+_EDGE_SPACE: Final = re.compile(r"\n\s|\s\n")
+
+
+def _plain(texts: Collection[str | None]) -> bool:
+    """Whether :func:`_text` makes ``<is><t>text</t></is>`` of every one of ``texts``
+    (None skipped): none too long for a cell, nothing to escape, no white space at an
+    end. Checked for a whole column at once, on the safe side: a text with a line
+    break next to white space is reported not plain."""
+    some = [t for t in texts if t]  # "" is plain: "<is><t></t></is>" either way
+    if sum(map(len, some)) > CELL_TEXT_LIMIT and max(map(len, some)) > CELL_TEXT_LIMIT:
+        return False
+    # Letters and digits only (Chinese names, telephone numbers): nothing to escape
+    # and no white space; a faster scan than the patterns below.
+    if "".join(some).isalnum():
+        return True
+    joined = "\n".join(some)  # "\n" is neither escaped nor part of an _xHHHH_
+    return xml_text(joined) == joined and _EDGE_SPACE.search(f"\n{joined}\n") is None
 
 
 _NUMBER_TYPES: Final = frozenset({int, float})  # exactly: bool is written as TRUE/FALSE

@@ -1,0 +1,123 @@
+"""The column-wise fast paths give exactly what the plain, cell-by-cell paths give:
+the validator's judging of each distinct value of a column once
+(``PlanCache(columnwise=False)`` is the reference), the whole-column text checks, and
+the city rows built a column at a time (:func:`xlz.ooxml.fastrows.cells` is the
+reference)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from xlz import SheetValues, load_plan
+from xlz.core.entries import ENTRY_SHEETS
+from xlz.core.normalize import phone_ok, plain_mobiles
+from xlz.core.text import all_clean, clean_text
+from xlz.core.validator import PlanCache, validate_with_columns
+from xlz.ooxml.fastrows import cells, column_cells
+
+PLAN = load_plan()
+
+_texts = st.one_of(
+    st.text(max_size=12),
+    st.text(alphabet="项目名称科创（）()　 \t\u200b\ufeffＡＢ１２,、/-_x0041&<>", max_size=12),
+    st.sampled_from(["科创类", "人才类", "已签约", "洽谈中", "预审通过", "全年", "3月", "  ",
+                     "", "13912345678", "0513-87654321", "1391234567", "12个", "1,234",
+                     "2000万", "2023-03-05", "20230305", "_x0041_", " a", "b ", "x" * 120, "y" * 32_800]),
+    st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True),
+)
+_floats = st.one_of(st.floats(allow_nan=True, allow_infinity=True),
+                    st.sampled_from([0.0, -0.0, 1.0, 2.5, 12100.0, -3.0, 45000.0]))
+_ints = st.integers(min_value=-5, max_value=50_000)
+_dates = st.one_of(st.dates(min_value=dt.date(1900, 1, 1)),
+                   st.sampled_from([dt.date(2023, 3, 5), dt.date(2022, 12, 31)]))
+_other = st.one_of(st.booleans(), st.datetimes(), st.times(), _texts, _floats, _ints)
+# One type per column, as clerks fill them, sometimes mixed, with empty cells.
+_column_kind = st.sampled_from([_texts, _floats, _ints, _dates, _other])
+
+
+@st.composite
+def _sheet_rows(draw: st.DrawFn, width: int) -> list[list[Any]]:
+    n = draw(st.integers(min_value=0, max_value=12))
+    columns = []
+    for _ in range(width):
+        kind = draw(_column_kind)
+        pool = draw(st.lists(kind, min_size=1, max_size=4))  # values repeat down a column
+        columns.append(draw(st.lists(st.one_of(st.none(), st.sampled_from(pool), kind),
+                                     min_size=n, max_size=n)))
+    return [list(row) for row in zip(*columns, strict=True)] if n else []
+
+
+def _facts(sheets: dict[str, SheetValues], cache: PlanCache) -> Any:
+    validation, made = validate_with_columns(sheets, PLAN, cache=cache)
+    # repr: ±0.0 and NaN must be told apart and matched alike.
+    findings = [(f.code, f.cell, f.message, f.row, repr(f.value))
+                for f in validation.report.findings]
+    records = {k: [(r.row, repr(r.raw), repr(r.values), r.errors, r.warnings) for r in rs]
+               for k, rs in validation.records.items()}
+    return findings, records, repr(made)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(data=st.data())
+def test_columnwise_judging_equals_cell_by_cell(data: st.DataObject) -> None:
+    sheets = {}
+    for sheet in ENTRY_SHEETS:
+        body = data.draw(_sheet_rows(len(sheet.headers)))
+        sheets[sheet.name] = SheetValues(sheet.name, [list(sheet.headers), *body])
+    plain = _facts(sheets, PlanCache(PLAN, columnwise=False))
+    shared = PlanCache(PLAN)
+    assert _facts(sheets, shared) == plain
+    assert _facts(sheets, shared) == plain  # again, with what the cache learnt
+
+
+@given(st.lists(_texts, max_size=6))
+def test_all_clean_is_clean_text_of_each(texts: list[str]) -> None:
+    clean = all(clean_text(t) == t for t in texts)
+    assert all_clean(texts) == clean or (clean and any(" " in t for t in texts))
+
+
+@given(st.lists(_texts, max_size=6))
+def test_plain_mobiles(texts: list[str]) -> None:
+    expected = bool(texts) and all(re.fullmatch(r"1[3-9][0-9]{9}", t) for t in texts)
+    assert plain_mobiles(texts) == expected
+    if expected:
+        assert all(phone_ok(t) for t in texts)
+
+
+_cell_values = st.one_of(st.none(), _texts, _floats, _ints, _dates, st.booleans(),
+                         st.datetimes(),
+                         st.builds(str.__mul__, st.sampled_from(["a", " ", "&"]),
+                                   st.integers(min_value=32_760, max_value=32_770)))
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(kind=st.sampled_from([_texts, _floats, _ints, _dates, _cell_values]),
+       data=st.data(), col=st.integers(min_value=0, max_value=23))
+def test_column_cells_equal_cells(kind: Any, data: st.DataObject, col: int) -> None:
+    pool = data.draw(st.lists(kind, min_size=1, max_size=4))
+    values = data.draw(st.lists(st.one_of(st.none(), st.sampled_from(pool), kind),
+                                max_size=12))
+    assert column_cells(values, 24, col) == [cells([v], 24, col) for v in values]
+
+
+def test_signed_zeros_in_one_column() -> None:
+    """0.0 and -0.0 are equal: one distinct value must not stand for both where the
+    sign is kept (万元), while a count reads both as 0."""
+    projects = ENTRY_SHEETS[0]
+    width = len(projects.headers)
+    at = {c.key: i for i, c in enumerate(projects.columns)}
+    rows = []
+    for n, value in enumerate([0.0, -0.0, 5.0, -0.0, 0.0], 1):
+        row: list[Any] = [None] * width
+        row[at["name"]], row[at["investment"]], row[at["invention_patents"]] = \
+            f"项目{n}", value, value
+        rows.append(row)
+    sheets = {projects.name: SheetValues(projects.name, [list(projects.headers), *rows])}
+    plain = _facts(sheets, PlanCache(PLAN, columnwise=False))
+    assert _facts(sheets, PlanCache(PLAN)) == plain
+    assert "-0.0" in plain[1]["project"][1][2]
