@@ -227,3 +227,49 @@ def test_city_workbook_prints(two_of_13: ConsolidationResult, tmp_path: Path) ->
                 assert header in text, header
             assert PLAN.activities[-2].name[:10] in text
     assert seen == set(L.CITY_BOOK_SHEETS)
+
+
+def _parts(path: Path) -> dict[str, bytes]:
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        return {n: zf.read(n) for n in zf.namelist() if n != "docProps/core.xml"}
+
+
+def test_rows_written_whole_are_the_cells_written_one_by_one(
+        two_of_13: ConsolidationResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The city workbook's sheets are written a row at a time (CitySheet.lines,
+    xlsxwriter_internals.RowWriter): byte for byte what xlsxwriter's per-cell calls write,
+    with a previous round (进度对比, 项目变化, the trend chart) and without."""
+    from xlz.books import xlsxwriter_internals
+    from xlz.books.citybook import write_city_workbook
+
+    june = consolidate([inbox(tmp_path / "6", {"g.xlsx": ("gaoxin",
+                                                          older_version(full("gaoxin")))})],
+                       tmp_path / "6月.xlsx", ledger=False, period="2023-06-30")
+    before = snapshot(june.consolidation, dt.date(2023, 6, 30))
+    sept = consolidate([inbox(tmp_path / "9", {"g.xlsx": ("gaoxin", full("gaoxin")),
+                                               "d.xlsx": ("dingyan", with_errors(full("dingyan")))})],
+                       tmp_path / "9月.xlsx", ledger=False, period="2023-09-30",
+                       history=[before])
+    taken = 0
+    real = xlsxwriter_internals.RowWriter.write
+
+    def counted(self: Any, row: int, cells: Any) -> bool:
+        nonlocal taken
+        done = real(self, row, cells)
+        taken += done
+        return done
+
+    for name, run in (("two", two_of_13), ("sept", sept)):
+        monkeypatch.setattr(xlsxwriter_internals.RowWriter, "write", counted)
+        fast = write_city_workbook(run.consolidation, tmp_path / f"{name}-fast.xlsx",
+                                   round_info=run.round_info)
+        monkeypatch.setattr(xlsxwriter_internals.RowWriter, "write",
+                            lambda self, row, cells: False)
+        slow = write_city_workbook(run.consolidation, tmp_path / f"{name}-slow.xlsx",
+                                   round_info=run.round_info)
+        assert _parts(fast) == _parts(slow)
+        for name_ in L.CITY_BOOK_SHEETS:
+            assert sheet(fast, name_) == sheet(slow, name_)
+    assert taken > 50  # the rows did go the fast way

@@ -98,25 +98,7 @@ def _tasks(s: _Sheet, c: Consolidation) -> None:
     s.header(headers, (14, *([6] * 3 * len(METRICS)), 7, 9))
     s.ws.set_row(0, 80)
     s.ws.freeze_panes(1, 1)
-    for t in c.towns:
-        by = {p.metric: p for p in t.progress}
-        values: list[Any] = [plan_label(c, t.town.code)]
-        formats: list[Any] = [s.f["wrap"]]
-        counted = t.state == "已报送"
-        for metric in METRICS:
-            p = by.get(metric)
-            target = p.target if p else None
-            if counted:
-                done = p.done if p else 0
-                values += [target, done, _rate(done, target)]
-                formats += [s.f["cell"], s.f["cell"], s.f["pct"]]
-            else:  # no figures: said so, not 0 (issue 12)
-                values += [target, _missing_word(t.state), NO_TARGET]
-                formats += [s.f["cell"], s.f["missing"], s.f["missing"]]
-        pipeline = (by["projects"].pipeline if "projects" in by else 0) if counted else None
-        values += [pipeline, t.state]
-        formats += [None, None if counted else s.f["missing"]]
-        s.line(values, s.f["cell"], formats)
+    s.lines(_task_rows(s, c))
     computed = c.computed_total
     printed = plan.attachment2.printed_total
     total: list[Any] = [COMPUTED_TOTAL_LABEL]
@@ -142,6 +124,38 @@ def _tasks(s: _Sheet, c: Consolidation) -> None:
                 f"未计入：{'、'.join(uncounted)}（见“报送情况”）"], s.f["note"])
     s.row += 1
     _city_targets(s, c)
+
+
+def _task_rows(s: _Sheet, c: Consolidation) -> Iterator[tuple[list[Any], Any, list[Any]]]:
+    labels = _plan_labels(c)
+    for t in c.towns:
+        by = {p.metric: p for p in t.progress}
+        code = t.town.code
+        values: list[Any] = [labels[code] if code in labels else c.plan.town(code).name]
+        formats: list[Any] = [s.f["wrap"]]
+        counted = t.state == "已报送"
+        for metric in METRICS:
+            p = by.get(metric)
+            target = p.target if p else None
+            if counted:
+                done = p.done if p else 0
+                values += [target, done, _rate(done, target)]
+                formats += [s.f["cell"], s.f["cell"], s.f["pct"]]
+            else:  # no figures: said so, not 0 (issue 12)
+                values += [target, _missing_word(t.state), NO_TARGET]
+                formats += [s.f["cell"], s.f["missing"], s.f["missing"]]
+        pipeline = (by["projects"].pipeline if "projects" in by else 0) if counted else None
+        values += [pipeline, t.state]
+        formats += [None, None if counted else s.f["missing"]]
+        yield values, s.f["cell"], formats
+
+
+def _plan_labels(c: Consolidation) -> dict[str, str]:
+    """:func:`plan_label` of every town 附件2 prints, looked up once."""
+    labels: dict[str, str] = {}
+    for row in c.plan.attachment2.rows:
+        labels.setdefault(row.town, row.label)
+    return labels
 
 
 def plan_label(c: Consolidation, code: str) -> str:
@@ -206,16 +220,22 @@ def _carriers(s: _Sheet, c: Consolidation) -> None:
              printed=len(L.CARRIER_SUMMARY_HEADERS))
     s.ws.freeze_panes(1, 0)
     total = 0.0
-    for seq, r in enumerate(_carrier_order(c), start=1):
-        v = r.record.values
-        area = v.get("area")
-        total += area or 0
-        s.line([seq, r.town.short, v.get("name") or "", v.get("method"),
-                render_direction(v.get("level"), v.get("type"), v.get("specialty")),
-                area, v.get("progress"), *_provenance(r)],
-               s.f["cell"], [None] * 5 + [s.f["area"]])
+    carriers = _carrier_order(c)
+    s.lines(_carrier_rows(s, carriers))
+    for r in carriers:
+        total += r.record.values.get("area") or 0
     s.line(["合计", "", f"{len(c.carriers)}个载体", "", "", total], s.f["total"],
            [None] * 5 + [s.f["area"]])
+
+
+def _carrier_rows(s: _Sheet, carriers: Sequence[Row]
+                  ) -> Iterator[tuple[list[Any], Any, list[Any]]]:
+    formats = [None] * 5 + [s.f["area"]]
+    for seq, r in enumerate(carriers, start=1):
+        v = r.record.values
+        yield ([seq, r.town.short, v.get("name") or "", v.get("method"),
+                render_direction(v.get("level"), v.get("type"), v.get("specialty")),
+                v.get("area"), v.get("progress"), *_provenance(r)], s.f["cell"], formats)
 
 
 def _provenance(r: Row) -> list[Any]:
@@ -315,14 +335,25 @@ def _project_rows(c: Consolidation, prebuilt: dict[int, bytes]
         n = len(records)
         run = projects[i:i + n]
         block = prebuilt.get(id(f))
-        if block is not None and n and len(run) == n and all(
-                x.file is f and x.town is f.town and x.record is rec
-                for x, rec in zip(run, records, strict=True)):
+        if block is not None and n and len(run) == n and _same_run(run, f, records):
             yield Block(block, n)
             i += n
             continue
         yield _project_values(r, keys)
         i += 1
+
+
+def _same_run(run: Sequence[Row], f: FileResult, records: Sequence[Record]) -> bool:
+    """Whether ``run`` is exactly ``f``'s ``records``, in order (the same objects)."""
+    # Three passes in C (map/all) instead of one in Python: 100,000 rows in a run.
+    return (all(map(operator.is_, map(_RECORD, run), records))
+            and all(map(operator.is_, map(_FILE, run), itertools.repeat(f)))
+            and all(map(operator.is_, map(_TOWN, run), itertools.repeat(f.town))))
+
+
+_RECORD = operator.attrgetter("record")
+_FILE = operator.attrgetter("file")
+_TOWN = operator.attrgetter("town")
 
 
 # ------------------------------------------------------------------------ 招商活动
@@ -338,10 +369,9 @@ def _activities(s: _Sheet, c: Consolidation) -> None:
     s.header(headers, (10, 6, 28, 6, 16, 10, 10, 7, 7, 14, 10, 40, 18, 10, 6),
              printed=len(headers) - len(PROVENANCE))
     s.ws.freeze_panes(1, 0)
-    for r in c.activities:
-        v = r.record.values
-        s.line([r.town.short, *(v.get(k) for k in keys),
-                seq_of.get(match_key(v.get("name") or "")), *_provenance(r)], s.f["cell"])
+    s.lines(([r.town.short, *(v.get(k) for k in keys),
+              seq_of.get(match_key(v.get("name") or "")), *_provenance(r)], s.f["cell"], ())
+            for r, v in ((r, r.record.values) for r in c.activities))
 
 
 # ------------------------------------------------------------------------ 报送情况
@@ -352,20 +382,7 @@ def _status(s: _Sheet, c: Consolidation, r: RoundContext) -> None:
     s.header(headers, (8, 10, 20, 11, 8, 5, 5, 5, 5, 5, 24, 18, 18),
              printed=len(headers) - 1)  # the SHA-256 is for the screen, not for paper
     s.ws.freeze_panes(1, 1)
-    for t in c.towns:
-        old = "\n".join(f"{f.name}（{evidence_text(f.input)}；{f.change_text()}）"
-                        for f in t.superseded)
-        state_fmt = s.f["error"] if t.state != "已报送" else None
-        if t.winner is None:
-            # Nothing received: blank counts, not 0 (issue 12).
-            s.line([t.town.short, t.state, "", "", "", None, None, None, None, None, old],
-                   s.f["wrap"], [None, state_fmt])
-            continue
-        basis = evidence_text(t.winner.input)
-        if t.uncertain:  # the decision rests on the file time or a tie: marked, not hidden
-            basis = f"⚠ 先后无法确定，请核实（见问题清单）；{basis}"
-        s.line([t.town.short, t.state, *_file_columns(t.winner, old, basis)], s.f["wrap"],
-               [None, state_fmt, *([None] * 9), s.f["error"] if t.uncertain else None])
+    s.lines(_status_rows(s, c))
     if c.unassigned:
         s.row += 1
         s.section("未能归属镇区的文件（原因见问题清单）", 5)
@@ -383,6 +400,23 @@ def _status(s: _Sheet, c: Consolidation, r: RoundContext) -> None:
         for m in behind:
             s.line([m.town.short, m.state, m.contact, m.file or "（未收到）"], s.f["wrap"],
                    [None, s.f["missing"]])
+
+
+def _status_rows(s: _Sheet, c: Consolidation) -> Iterator[tuple[list[Any], Any, list[Any]]]:
+    for t in c.towns:
+        old = "\n".join(f"{f.name}（{evidence_text(f.input)}；{f.change_text()}）"
+                        for f in t.superseded)
+        state_fmt = s.f["error"] if t.state != "已报送" else None
+        if t.winner is None:
+            # Nothing received: blank counts, not 0 (issue 12).
+            yield ([t.town.short, t.state, "", "", "", None, None, None, None, None, old],
+                   s.f["wrap"], [None, state_fmt])
+            continue
+        basis = evidence_text(t.winner.input)
+        if t.uncertain:  # the decision rests on the file time or a tie: marked, not hidden
+            basis = f"⚠ 先后无法确定，请核实（见问题清单）；{basis}"
+        yield ([t.town.short, t.state, *_file_columns(t.winner, old, basis)], s.f["wrap"],
+               [None, state_fmt, *([None] * 9), s.f["error"] if t.uncertain else None])
 
 
 def _when(f: FileResult) -> str:
@@ -407,17 +441,22 @@ def _issues(s: _Sheet, listed: Sequence[Issue]) -> None:
     headers = L.CITY_HEADERS[L.CITY_ISSUES]
     s.header(headers, (6, 8, 18, 8, 12, 10, 14, 50, 26), printed=len(headers) - 1)
     s.ws.freeze_panes(1, 0)
+    s.lines(_issue_rows(s, listed))
+    if s.row > 1:
+        s.ws.autofilter(0, 0, s.row - 1, 8)
+
+
+def _issue_rows(s: _Sheet, listed: Sequence[Issue]
+                ) -> Iterator[tuple[list[Any], Any, list[Any]]]:
     wrap = s.f["wrap_plain"]
     for seq, issue in enumerate(listed, start=1):
         f = issue.finding
         value = f.value if isinstance(f.value, (str, int, float)) and \
             not isinstance(f.value, bool) else (None if f.value is None else str(f.value))
-        s.line([seq, issue.town, issue.file, f.severity.value, f.address, f.column or "",
+        yield ([seq, issue.town, issue.file, f.severity.value, f.address, f.column or "",
                 value, f.message, f.code], None,
                [None, None, wrap, s.f["error"] if f.severity.value == "错误" else None,
                 None, None, wrap, wrap])
-    if s.row > 1:
-        s.ws.autofilter(0, 0, s.row - 1, 8)
 
 
 # ------------------------------------------------------------------------ the book

@@ -9,13 +9,13 @@ label carries the state and it has no bar — unlike a town that reported 0.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from xlz.books.citysheet import CitySheet
 from xlz.core import layout as L
 from xlz.core.consolidation import Consolidation, Issue, TownResult, base_name
-from xlz.core.plan import METRICS, Metric
+from xlz.core.plan import METRICS
 from xlz.core.rounds import RoundContext, activities_held, compare, missing, standings, trend
 from xlz.core.summary import METRIC_LABELS
 
@@ -33,8 +33,16 @@ def chart_label(t: TownResult) -> str:
 
 
 def contact_of(c: Consolidation, r: RoundContext, code: str) -> str:
+    return _contacts(c, r)(code)
+
+
+def _contacts(c: Consolidation, r: RoundContext) -> Callable[[str], str]:
+    """:func:`contact_of` for many towns: who is missing is worked out once."""
     known = {m.town.code: m.contact for m in missing(c, r.contacts)}
-    return known.get(code) or r.contacts.get(code) or c.plan.town(code).contact or NONE
+
+    def contact(code: str) -> str:
+        return known.get(code) or r.contacts.get(code) or c.plan.town(code).contact or NONE
+    return contact
 
 
 # ------------------------------------------------------------------------ 排名
@@ -46,6 +54,17 @@ def ranking(s: CitySheet, c: Consolidation, r: RoundContext) -> None:
     s.header(headers, (6, 14, 10, 10, *([9] * len(METRICS)), 22))
     s.ws.set_row(0, 44)
     s.ws.freeze_panes(1, 2)
+    s.lines(_ranking_rows(s, c, r))
+    weights = "、".join(f"{_SHORT[m]}{c.plan.weight(m):g}" for m in METRICS)
+    s.row += 1
+    s.line([f"综合完成率：各指标完成率按计划规定的权重（{weights}）加权平均，只计有目标的指标，"
+            "超过100%的照计。未报送、未通过校验的镇区没有完成数，不参与排名，列在最后。"],
+           s.f["note"])
+
+
+def _ranking_rows(s: CitySheet, c: Consolidation, r: RoundContext
+                  ) -> Iterator[tuple[list[Any], Any, list[Any]]]:
+    contacts = _contacts(c, r)
     for st in standings(c):
         counted = st.rank is not None
         rates = [st.rates.get(m) if counted else None for m in METRICS]
@@ -54,16 +73,11 @@ def ranking(s: CitySheet, c: Consolidation, r: RoundContext) -> None:
             st.score if st.score is not None else (_word(st.state) if st.state != "已报送"
                                                    else NONE),
             *(NONE if x is None else x for x in rates),
-            contact_of(c, r, st.town.code) if st.state != "已报送" else "",
+            contacts(st.town.code) if st.state != "已报送" else "",
         ]
         pct = s.f["pct"] if counted else s.f["missing"]
-        s.line(values, s.f["cell"], [None, None, None if st.state == "已报送" else s.f["missing"],
-                                     pct, *([s.f["pct"]] * len(METRICS))])
-    weights = "、".join(f"{_SHORT[m]}{c.plan.weight(m):g}" for m in METRICS)
-    s.row += 1
-    s.line([f"综合完成率：各指标完成率按计划规定的权重（{weights}）加权平均，只计有目标的指标，"
-            "超过100%的照计。未报送、未通过校验的镇区没有完成数，不参与排名，列在最后。"],
-           s.f["note"])
+        yield values, s.f["cell"], [None, None, None if st.state == "已报送" else s.f["missing"],
+                                    pct, *([s.f["pct"]] * len(METRICS))]
 
 
 # ------------------------------------------------------------------------ 进度对比
@@ -85,6 +99,14 @@ def comparison(s: CitySheet, c: Consolidation, r: RoundContext) -> None:
     by_town: dict[str, list[Any]] = {}
     for fc in cmp.figures:
         by_town.setdefault(fc.town.code, []).append(fc)
+    s.lines(_comparison_rows(s, c, by_town))
+    s.row += 1
+    s.line([f"上轮：截至 {previous.period:%Y-%m-%d}；本轮：截至 {r.period:%Y-%m-%d}。"
+            "某一轮未报送或未通过校验的镇区没有该轮完成数，不计算变化。"], s.f["note"])
+
+
+def _comparison_rows(s: CitySheet, c: Consolidation, by_town: dict[str, list[Any]]
+                     ) -> Iterator[tuple[list[Any], Any, list[Any]]]:
     for t in c.towns:
         changes = by_town[t.town.code]
         first = changes[0]
@@ -100,10 +122,7 @@ def comparison(s: CitySheet, c: Consolidation, r: RoundContext) -> None:
             formats += [None if fc.before is not None else s.f["missing"],
                         None if fc.now is not None else s.f["missing"],
                         s.f["change"] if fc.change is not None else s.f["missing"]]
-        s.line(values, s.f["cell"], formats)
-    s.row += 1
-    s.line([f"上轮：截至 {previous.period:%Y-%m-%d}；本轮：截至 {r.period:%Y-%m-%d}。"
-            "某一轮未报送或未通过校验的镇区没有该轮完成数，不计算变化。"], s.f["note"])
+        yield values, s.f["cell"], formats
 
 
 def project_changes(s: CitySheet, c: Consolidation, r: RoundContext) -> None:
@@ -148,17 +167,24 @@ def charts(s: CitySheet, c: Consolidation, r: RoundContext) -> None:
 
     anchors: list[tuple[int, Any]] = []
     col = _DATA_COL
+    # Each town's progress by metric, looked up once (not per metric and per cell).
+    firsts = [(t, chart_label(t), _first_progress(t)) for t in c.towns]
     for i, metric in enumerate(METRICS):
-        towns = [t for t in c.towns if _target(t, metric) is not None]
         put(0, col, "镇区")
         put(0, col + 1, "目标")
         put(0, col + 2, "完成")
-        for j, t in enumerate(towns, start=1):
-            put(j, col, chart_label(t))
-            put(j, col + 1, _target(t, metric))
-            put(j, col + 2, _done(t, metric))  # None (no bar) for a town without figures
+        j = 0
+        for t, label, first in firsts:
+            p = first.get(metric)
+            if p is None or p.target is None:
+                continue
+            j += 1
+            put(j, col, label)
+            put(j, col + 1, p.target)
+            # None (no bar) for a town without figures
+            put(j, col + 2, p.done if t.state == "已报送" else None)
         chart = s.book.add_chart({"type": "column"})
-        last = max(len(towns), 1)
+        last = max(j, 1)
         chart.add_series({"name": "目标", "categories": [s.name, 1, col, last, col],
                           "values": [s.name, 1, col + 1, last, col + 1],
                           "fill": {"color": "#BFBFBF"}, "gap": 60})
@@ -200,22 +226,19 @@ def charts(s: CitySheet, c: Consolidation, r: RoundContext) -> None:
         anchors.append((trend_row, chart))
     else:
         put(trend_row, 0, "趋势图：台账中还没有更早的轮次，从第二轮汇总起显示。", s.f["note"])
-    for row in sorted(cells):  # constant_memory: strictly row by row
-        for column, value, fmt in cells[row]:
-            s.put(row, column, value, fmt)
+    # constant_memory: strictly row by row (each row's columns are put in order)
+    s.cell_rows((row, cells[row]) for row in sorted(cells))
     for row, chart in anchors:
         ws.insert_chart(row, 0, chart)
     ws.set_h_pagebreaks([k * 2 * _CHART_ROWS for k in range(1, 4)])
 
 
-def _target(t: TownResult, metric: Metric) -> int | None:
-    return next((p.target for p in t.progress if p.metric == metric), None)
-
-
-def _done(t: TownResult, metric: Metric) -> int | None:
-    if t.state != "已报送":
-        return None
-    return next((p.done for p in t.progress if p.metric == metric), None)
+def _first_progress(t: TownResult) -> dict[str, Any]:
+    """A town's progress by metric (the first entry of each)."""
+    first: dict[str, Any] = {}
+    for p in t.progress:
+        first.setdefault(p.metric, p)
+    return first
 
 
 # ------------------------------------------------------------------------ 附件3执行情况
@@ -259,11 +282,11 @@ def excluded_rows(s: CitySheet, detail: Sequence[Issue]) -> None:
     s.header(("序号", "镇区", "文件", "位置", "名称", "原因", "规则代码"),
              (6, 10, 24, 16, 24, 36, 20), printed=6)
     s.ws.freeze_panes(1, 0)
-    for seq, issue in enumerate(detail, start=1):
-        f = issue.finding
-        s.line([seq, issue.town, base_name(issue.file), f.address,
-                None if f.value is None else str(f.value), _reason(f.code), f.code],
-               s.f["cell"], [None, None, s.f["wrap"]])
+    formats = [None, None, s.f["wrap"]]
+    s.lines(([seq, issue.town, base_name(issue.file), issue.finding.address,
+              None if issue.finding.value is None else str(issue.finding.value),
+              _reason(issue.finding.code), issue.finding.code], s.f["cell"], formats)
+            for seq, issue in enumerate(detail, start=1))
     if not detail:
         s.line(["", "", "没有未计入汇总的行。"], s.f["note"])
 

@@ -17,10 +17,11 @@ figure on screen, not for paper.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from xlz.books.xlsxwriter_internals import RowWriter
 from xlz.core.cells import fit_cell
 
 # Page width in pixels of a column-width unit: what A4 landscape holds between 1 cm
@@ -117,6 +118,43 @@ class CitySheet:
         self.row += 1
         return row
 
+    def lines(self, rows: Iterable[tuple[Sequence[Any], Any, Sequence[Any]]]) -> None:
+        """:meth:`line` for each ``(values, fmt, formats)``, the same XML written
+        faster: whole rows at a time (:meth:`cell_rows`)."""
+        self.cell_rows((row, _line_cells(values, fmt, formats))
+                       for row, (values, fmt, formats) in enumerate(rows, self.row))
+
+    def cell_rows(self, rows: Iterable[tuple[int, Sequence[tuple[int, Any, Any]]]]) -> None:
+        """Rows given as ``(row, [(column, value, format), …])``, rows increasing,
+        written as :meth:`put` would write each cell in that order, and :attr:`row` moved
+        past the last. The rows are rendered whole, as the XML xlsxwriter's per-cell calls
+        write (:class:`~xlz.books.xlsxwriter_internals.RowWriter`: ~10 µs a cell less);
+        a row it does not take (a date, a text too long for a cell, columns out of
+        order …) goes cell by cell. So does the last row: xlsxwriter renders its own
+        last row only when the book is closed, and styles are numbered as rows are
+        rendered, so this keeps the numbering (and the file) the same."""
+        # RowWriter takes no text that fit_cell would cut (it refuses any text over
+        # half of Excel's limit), so what it writes is what put would.
+        writer = RowWriter(self.ws)
+        last: tuple[int, Sequence[tuple[int, Any, Any]]] | None = None
+        for item in rows:
+            if last is not None:
+                row, cells = last
+                if writer.write(row, cells):
+                    self.row = max(self.row, row + 1)
+                else:
+                    writer.flush()
+                    self._put_cells(row, cells)
+            last = item
+        writer.flush()
+        if last is not None:
+            self._put_cells(*last)
+
+    def _put_cells(self, row: int, cells: Sequence[tuple[int, Any, Any]]) -> None:
+        for col, value, fmt in cells:
+            self.put(row, col, value, fmt)
+        self.row = max(self.row, row + 1)
+
     def section(self, text: str, width: int) -> None:
         """A heading over ``width`` columns (merged along the row: constant_memory-safe)."""
         self.ws.merge_range(self.row, 0, self.row, width - 1, text, self.f["section"])
@@ -145,3 +183,13 @@ class CitySheet:
         ws.repeat_columns(0, repeat - 1)
         ws.print_across()
         ws.set_v_pagebreaks(column_breaks(widths, repeat))
+
+
+def _line_cells(values: Sequence[Any], fmt: Any, formats: Sequence[Any]
+                ) -> list[tuple[int, Any, Any]]:
+    """:meth:`CitySheet.line`'s cells: a value's own format where ``formats`` has one."""
+    if not formats:
+        return [(col, value, fmt) for col, value in enumerate(values)]
+    n = len(formats)
+    return [(col, value, formats[col] if col < n and formats[col] else fmt)
+            for col, value in enumerate(values)]

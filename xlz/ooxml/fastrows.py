@@ -182,8 +182,9 @@ class Block:
     count: int
 
 
-def _place(block: Block, first: int) -> bytes:
-    rows = block.data.split(_ROW_SEP_B)
+def _place(block: Block, first: int, style: bytes) -> bytes:
+    data = block.data.replace(_STYLE_B, style)  # the whole block at once, not row by row
+    rows = data.split(_ROW_SEP_B)
     if len(rows) != block.count:
         raise RuntimeError(f"expected {block.count} rows in a block, got {len(rows)}")
     return b"".join([row.replace(_ROW_B, b"%d" % n) for n, row in enumerate(rows, first)])
@@ -202,33 +203,26 @@ def _count(item: Item) -> int:
 
 def _rendered(items: Sequence[Item], first: int, width: int, style: bytes
               ) -> Iterator[bytes]:
-    """The rows' XML from row ``first`` on, in chunks of about :data:`_CHUNK_ROWS`."""
-    buffer: list[bytes] = []
+    """The rows' XML from row ``first`` on: a block's rows in one piece, rows given
+    as values in pieces of up to :data:`_CHUNK_ROWS` (each piece is handed to zlib as
+    it is: joining them first would copy every byte once more)."""
     pending: list[str] = []
-    size = 0
     row = first
     for item in items:
         if isinstance(item, Block):
             if pending:
-                buffer.append(_numbered(pending, row - len(pending)))
+                yield _numbered(pending, row - len(pending)).replace(_STYLE_B, style)
                 pending = []
-            buffer.append(_place(item, row))
+            yield _place(item, row, style)
             row += item.count
-            size += item.count
-        else:
-            pending.append(row_template(item, width))
-            row += 1
-            size += 1
-        if size >= _CHUNK_ROWS:
-            if pending:
-                buffer.append(_numbered(pending, row - len(pending)))
-                pending = []
-            yield b"".join(buffer).replace(_STYLE_B, style)
-            buffer, size = [], 0
+            continue
+        pending.append(row_template(item, width))
+        row += 1
+        if len(pending) >= _CHUNK_ROWS:
+            yield _numbered(pending, row - len(pending)).replace(_STYLE_B, style)
+            pending = []
     if pending:
-        buffer.append(_numbered(pending, row - len(pending)))
-    if buffer:
-        yield b"".join(buffer).replace(_STYLE_B, style)
+        yield _numbered(pending, row - len(pending)).replace(_STYLE_B, style)
 
 
 class BackgroundRows:
