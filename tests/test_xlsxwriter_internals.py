@@ -93,7 +93,7 @@ def _rows_both_ways(tmp_path: Path, rows: list[tuple[int, list[tuple[int, object
 def test_row_writer_writes_what_the_per_cell_calls_write(tmp_path: Path) -> None:
     texts = ["plain", " lead", "trail ", "a\nb", "tab\t", "&<>\"'", "_x0041_ stays",
              "ctrl\x01\x1f", "bad\ufffe\uffff", "emoji 😀", "", "中文 测试", "=1+1",
-             "<r>not rich</r>x", "x" * 100]
+             "<r>not rich</r>x", "x" * 100, " long & not cached " * 30]
     numbers = [0, 1, -1, 2**53 + 1, 10**20, 0.1 + 0.2, 1 / 3, -0.0, 1e-300, 123456.789]
     rows: list[tuple[int, list[tuple[int, object, str | None]]]] = []
     for i, text in enumerate(texts):

@@ -2,10 +2,11 @@
 
 Every figure is computed in Python and written as a value: the city office forwards the
 file, prints it and opens it in WPS, and a value cannot recalculate into something else.
-Text that came from a town is always written with ``write_string``, so ``=HYPERLINK(…)``
-typed by a clerk stays text. ``constant_memory`` keeps a 100,000-row 项目信息库 small,
-which means every sheet is written strictly row by row, top to bottom. The file appears
-atomically: written beside the target, then renamed over it.
+Text that came from a town is always written as text (``write_string``, or the same
+inline-string XML from :meth:`CitySheet.lines <xlz.books.citysheet.CitySheet.lines>`),
+so ``=HYPERLINK(…)`` typed by a clerk stays text. ``constant_memory`` keeps a
+100,000-row 项目信息库 small, which means every sheet is written strictly row by row, top
+to bottom. The file appears atomically: written beside the target, then renamed over it.
 """
 
 from __future__ import annotations

@@ -53,16 +53,23 @@ _TRAILING: Final = re.compile(r"\s$")
 _NO_FORMAT: Final = object()
 
 
-@functools.lru_cache(maxsize=1 << 14)  # towns, states and words repeat down a sheet
 def _inline_tail(text: str) -> str | None:
     """What follows a text cell's attributes, as ``Worksheet._write_cell`` writes it in
     constant_memory mode; None where it would write a rich string (text that looks
     like ``<r>…</r>``), which is left to xlsxwriter."""
+    # Towns, states and words repeat down a sheet; long texts are not kept.
+    return _short_tail(text) if len(text) <= 256 else _tail(text)
+
+
+def _tail(text: str) -> str | None:
     text = _XML._escape_control_characters(text)
     if text.startswith("<r>") and text.endswith("</r>"):
         return None
     space = ' xml:space="preserve"' if _LEADING.search(text) or _TRAILING.search(text) else ""
     return f' t="inlineStr"><is><t{space}>{_XML._escape_data(text)}</t></is></c>'
+
+
+_short_tail = functools.lru_cache(maxsize=1 << 14)(_tail)
 
 
 class _Letters(dict[int, str]):
