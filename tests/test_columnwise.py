@@ -1,8 +1,9 @@
-"""The column-wise fast paths give exactly what the plain, cell-by-cell paths give:
-the validator's judging of each distinct value of a column once
-(``PlanCache(columnwise=False)`` is the reference), the whole-column text checks, and
-the city rows built a column at a time (:func:`xlz.ooxml.fastrows.cells` is the
-reference)."""
+"""The column-wise fast paths give exactly what the plain, record-by-record paths give:
+the validator's judging of each distinct value of a column once and its rules between
+fields over columns (``PlanCache(columnwise=False)`` is the reference), the
+whole-column text checks, the city rows built a column at a time
+(:func:`xlz.ooxml.fastrows.cells` is the reference), a worker's tally from columns and
+the town names found in a file name through an index."""
 
 from __future__ import annotations
 
@@ -15,9 +16,12 @@ from hypothesis import strategies as st
 
 from xlz import SheetValues, load_plan
 from xlz.core.entries import ENTRY_SHEETS
+from xlz.core.identity import towns_named_in
 from xlz.core.normalize import phone_ok, plain_mobiles
+from xlz.core.plan import Town
+from xlz.core.summary import tally, tally_columns
 from xlz.core.text import all_clean, clean_text
-from xlz.core.validator import PlanCache, validate_with_columns
+from xlz.core.validator import PlanCache, Record, validate_with_columns
 from xlz.ooxml.fastrows import cells, column_cells
 
 PLAN = load_plan()
@@ -25,7 +29,8 @@ PLAN = load_plan()
 _texts = st.one_of(
     st.text(max_size=12),
     st.text(alphabet="项目名称科创（）()　 \t\u200b\ufeffＡＢ１２,、/-_x0041&<>", max_size=12),
-    st.sampled_from(["科创类", "人才类", "已签约", "洽谈中", "预审通过", "全年", "3月", "  ",
+    st.sampled_from(["科创类", "人才类", "平台类", "服务类", "基金类", "已签约", "洽谈中", "已注册",
+                     "已投产", "预审通过", "国家级", "省级", "专业孵化器", "建成运营", "全年", "3月", "  ",
                      "", "13912345678", "0513-87654321", "1391234567", "12个", "1,234",
                      "2000万", "2023-03-05", "20230305", "_x0041_", " a", "b ", "x" * 120, "y" * 32_800]),
     st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True),
@@ -121,3 +126,100 @@ def test_signed_zeros_in_one_column() -> None:
     plain = _facts(sheets, PlanCache(PLAN, columnwise=False))
     assert _facts(sheets, PlanCache(PLAN)) == plain
     assert "-0.0" in plain[1]["project"][1][2]
+
+
+_project_values = st.fixed_dictionaries({
+    "category": st.one_of(st.none(), st.sampled_from(["科创类", "人才类", "平台类", "服务类",
+                                                      "基金类", "其他"])),
+    "status": st.one_of(st.none(), st.sampled_from(["洽谈中", "已签约", "已注册", "已投产", "x"])),
+    "invention_patents": st.one_of(st.none(), st.integers(min_value=0, max_value=9)),
+    "utility_patents": st.one_of(st.none(), st.integers(min_value=0, max_value=9)),
+})
+
+
+@given(st.lists(_project_values, max_size=30), st.sets(st.sampled_from(
+    ["category", "status", "invention_patents", "utility_patents"])))
+def test_tally_columns_equals_tally(values: list[dict[str, Any]], absent: set[str]) -> None:
+    for v in values:
+        for key in absent:
+            del v[key]
+    records = [Record("项目信息", i, {}, v) for i, v in enumerate(values, 2)]
+    keys = [k for k in ("category", "status", "invention_patents", "utility_patents")
+            if k not in absent]
+    columns = {k: [v[k] for v in values] for k in keys}
+    assert tally_columns(columns, len(values), PLAN) == tally(records, PLAN)
+
+
+def _towns_named_in_one_by_one(file_name: str) -> list[Town]:
+    """towns_named_in as it tested every town's every name."""
+    from xlz.core.text import match_key
+
+    stem = match_key(file_name)
+    found: dict[str, tuple[Town, str]] = {}
+    for town, names in PLAN.town_name_keys:
+        hits = [n for n in names if n in stem]
+        if hits:
+            found[town.code] = (town, max(hits, key=len))
+    return [t for code, (t, hit) in found.items()
+            if not any(hit != other and hit in other
+                       for c, (_, other) in found.items() if c != code)]
+
+
+_NAMES = sorted({n for town in PLAN.towns for n in town.all_names})
+
+
+@given(st.lists(st.one_of(st.sampled_from(_NAMES), st.text(max_size=4),
+                          st.sampled_from(["（", "）", "(", ")", " ", "镇", "区", "开发"])),
+                max_size=5))
+def test_towns_named_in_equals_one_by_one(parts: list[str]) -> None:
+    name = "".join(parts) + ".xlsx"
+    assert towns_named_in(name, PLAN) == _towns_named_in_one_by_one(name)
+
+
+_PROJECT_CELLS: dict[str, Any] = {
+    "name": st.sampled_from(["项目甲", "项目乙", " 项目丙 ", "项目甲", "  "]),
+    "category": st.sampled_from(["科创类", "人才类", "平台类", "服务类", "基金类", "其他", 3.0]),
+    "status": st.sampled_from(["洽谈中", "已签约", "已注册", "已投产", "不明"]),
+    "signed": st.one_of(_dates, st.sampled_from(["2023-03-05", "2022/1/1", "昨天", 45000.0])),
+    "prereview": st.sampled_from(["预审通过", "未预审", "预审未通过", "x"]),
+    "host": _texts, "leader": _texts, "company": _texts,
+}
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(data=st.data())
+def test_columnwise_rules_between_fields_equal_cell_by_cell(data: st.DataObject) -> None:
+    """The rules between fields (人才类 needs 项目负责人 …) and 签约日期 in the plan year,
+    on sheets made to break them."""
+    projects = ENTRY_SHEETS[0]
+    at = {c.key: i for i, c in enumerate(projects.columns)}
+    rows = []
+    for _ in range(data.draw(st.integers(min_value=1, max_value=10))):
+        row: list[Any] = [None] * len(projects.headers)
+        for key, cells_of in _PROJECT_CELLS.items():
+            row[at[key]] = data.draw(st.one_of(st.none(), cells_of))
+        rows.append(row)
+    sheets = {projects.name: SheetValues(projects.name, [list(projects.headers), *rows])}
+    assert _facts(sheets, PlanCache(PLAN)) == _facts(sheets, PlanCache(PLAN, columnwise=False))
+
+
+_packed_cells = st.one_of(st.none(), _dates, st.datetimes(), _texts, _floats)
+
+
+@given(st.lists(st.lists(_packed_cells, min_size=2, max_size=2), min_size=1, max_size=8),
+       st.data())
+def test_packed_dates_come_back_as_they_went(rows: list[list[Any]], data: st.DataObject
+                                             ) -> None:
+    """Columns of dates travel as day numbers (xlz.ops.packed): what comes out of the
+    pickle is what went in, dates, datetimes and all."""
+    import pickle
+
+    from xlz.ops.packed import pack, unpack
+
+    kind = data.draw(st.sampled_from([_dates, st.one_of(st.none(), _dates), _packed_cells]))
+    dates = data.draw(st.lists(kind, min_size=len(rows), max_size=len(rows)))
+    records = [Record("项目信息", i, {"a": a, "b": b}, {"c": c, "d": b})
+               for i, ((a, c), b) in enumerate(zip(rows, dates, strict=True), 2)]
+    back = unpack(pickle.loads(pickle.dumps(pack(records))))
+    assert [(r.row, repr(r.raw), repr(r.values)) for r in back] == \
+        [(r.row, repr(r.raw), repr(r.values)) for r in records]

@@ -56,6 +56,8 @@ known and the identity has no 错误.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -222,15 +224,41 @@ def _town_of(plan: Plan, code: str | None) -> Town | None:
         return plan.resolve_town(code)
 
 
+# The first-character index of each plan's town names (see _name_index), by the
+# identity of its Plan.town_name_keys (kept here too, so that the id is not reused).
+_NAME_INDEXES: dict[int, tuple[object, dict[str, list[tuple[int, int, str]]]]] = {}
+
+
+def _name_index(keys: tuple[tuple[Town, tuple[str, ...]], ...]
+                ) -> dict[str, list[tuple[int, int, str]]]:
+    """First character → (town position, name position, name) of the names starting
+    with it."""
+    known = _NAME_INDEXES.get(id(keys))
+    if known is not None and known[0] is keys:
+        return known[1]
+    index: dict[str, list[tuple[int, int, str]]] = {}
+    for t, (_, names) in enumerate(keys):
+        for j, name in enumerate(names):
+            index.setdefault(name[0], []).append((t, j, name))
+    if len(_NAME_INDEXES) >= 8:  # a few plans per process at most
+        _NAME_INDEXES.clear()
+    _NAME_INDEXES[id(keys)] = (keys, index)
+    return index
+
+
 def towns_named_in(file_name: str, plan: Plan) -> list[Town]:
     """The towns whose name, short name or alias the file name contains; a name inside
     a longer matched name (开发区 in 高新技术产业开发区) does not count."""
     stem = match_key(file_name)
+    keys = plan.town_name_keys
+    index = _name_index(keys)
+    # Only names that start with a character of the file name can be in it: a few of
+    # the plan's 500 towns' names are tested instead of all of them.
+    places = sorted(p for c in set(stem) for p in index.get(c, ()) if p[2] in stem)
     found: dict[str, tuple[Town, str]] = {}
-    for town, names in plan.town_name_keys:
-        hits = [n for n in names if n in stem]
-        if hits:
-            found[town.code] = (town, max(hits, key=len))
+    for t, hits in itertools.groupby(places, key=operator.itemgetter(0)):
+        town = keys[t][0]
+        found[town.code] = (town, max((n for _, _, n in hits), key=len))
     return [t for code, (t, hit) in found.items()
             if not any(hit != other and hit in other
                        for c, (_, other) in found.items() if c != code)]

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import itertools
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +72,39 @@ def tally(records: Iterable[Record], plan: Plan) -> Tally:
         if metric == "projects":
             bucket["invention_patents"] += values.get("invention_patents") or 0
             bucket["utility_patents"] += values.get("utility_patents") or 0
+    return counts
+
+
+def tally_columns(values: Mapping[str, Sequence[Any]], count: int, plan: Plan) -> Tally:
+    """:func:`tally` of ``count`` records given as columns of their parsed values, by
+    column key (a key missing: empty on every record), as the validator makes them
+    (:class:`~xlz.core.validator.SheetColumns`). The records are counted by their
+    (类别, 进展) pair: a town's 200 projects have a dozen pairs."""
+    nothing = [None] * count
+    categories, statuses = values.get("category", nothing), values.get("status", nothing)
+    metric_of = {c.name: c.metric for c in plan.categories}
+    counts = Tally.empty()
+    done, pipeline = counts.done, counts.pipeline
+    bucket_of: dict[str | None, dict[Metric, int]] = {s: pipeline for s in plan.pipeline_statuses}
+    bucket_of.update({s: done for s in plan.completed_statuses})  # completed wins a tie
+    pairs = list(zip(categories, statuses, strict=True))
+    patented: dict[int, set[tuple[Any, Any]]] = {}  # by id of bucket: its 科创/人才/服务 pairs
+    for (category, status), n in Counter(pairs).items():
+        metric = metric_of.get(category or "")
+        bucket = bucket_of.get(status)
+        if metric is None or bucket is None:
+            continue
+        bucket[metric] += n
+        if metric == "projects":
+            patented.setdefault(id(bucket), set()).add((category, status))
+    for bucket in (done, pipeline):
+        chosen = patented.get(id(bucket))
+        if chosen:
+            mask = list(map(chosen.__contains__, pairs))
+            for key in ("invention_patents", "utility_patents"):
+                # None (empty or unreadable) counts as 0, as in tally.
+                bucket[key] += sum(filter(None, itertools.compress(values.get(key, nothing),
+                                                                   mask)))
     return counts
 
 

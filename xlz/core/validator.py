@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -228,6 +229,9 @@ class _SheetChecker:
         self.raw_columns: dict[str, list[CellValue]] = {}
         self.value_columns: tuple[tuple[str, ...], list[list[Any]]] = ((), [])
         self._cell_plan: list[tuple[Column, str, _Cache | None]] | None = None
+        # The records read_records made last, and their cells by column key.
+        self._read: tuple[list[Record], dict[str, list[CellValue]]] = ([], {})
+        self._checked: list[Record] | None = None  # the records value_columns are of
 
     def finding(self, rule: Rule, record: Record | None, col_key: str | None, value: CellValue,
                 **extra: Any) -> None:
@@ -268,26 +272,37 @@ class _SheetChecker:
 
     def read_records(self, offset: int) -> list[Record]:
         records: list[Record] = []
-        significant = [c.key for c in self.sheet.input_columns if c.key != "seq"]
         located = list(self.col_index.items())
-        is_blank = nz.is_blank
-        name, first_row = self.sheet.name, self.values.first_row
         keys = [key for key, _ in located]
+        at = {key: j for j, key in enumerate(keys)}
+        # Where in a record's located cells the columns that make a row an entry are
+        # (a column not located is empty on every row).
+        significant = [at[c.key] for c in self.sheet.input_columns
+                       if c.key != "seq" and c.key in at]
+        name, first_row = self.sheet.name, self.values.first_row
         # One C-level call per row picks the located cells (most rows are that wide).
         pick = operator.itemgetter(*(idx for _, idx in located)) if len(located) > 1 else None
         reach = max((idx for _, idx in located), default=-1)
+        picked: list[tuple[CellValue, ...]] = []
         for i, row in enumerate(self.values.rows[offset + 1:], start=offset + 1):
             width = len(row)
             if pick is not None and width > reach:
-                raw: dict[str, CellValue] = dict(zip(keys, pick(row), strict=True))
+                cells: tuple[CellValue, ...] = pick(row)
             else:
-                raw = {key: row[idx] if idx < width else None for key, idx in located}
-            for k in significant:
-                if not is_blank(raw.get(k)):
+                cells = tuple([row[idx] if idx < width else None for _, idx in located])
+            for j in significant:  # is_blank, inlined: the first one usually decides
+                v = cells[j]
+                if v is not None and not (isinstance(v, str) and
+                                          not v.strip().strip("\u200b\ufeff").strip()):
                     break
             else:
                 continue
-            records.append(Record(name, first_row + i, raw, {}))
+            picked.append(cells)
+            records.append(Record(name, first_row + i, dict(zip(keys, cells, strict=True)), {}))
+        # The same cells column by column, for check_cells.
+        columns = zip(*picked, strict=True) if picked else ([] for _ in keys)
+        self._read = (records, {key: list(column) for key, column
+                                in zip(keys, columns, strict=True)})
         return records
 
     def _judge(self, col: Column, raw: CellValue) -> tuple[str, Any]:
@@ -327,12 +342,14 @@ class _SheetChecker:
         parsed_columns: list[list[Any]] = []
         nothing = [None] * len(records)
         columnwise = self.cache.columnwise
+        read = self._read[1] if self._read[0] is records else None
         for col, key, cache in self.cell_plan():
             keys.append(key)
             if cache is None:  # the column is not in the sheet
                 parsed_columns.append(nothing)
                 continue
-            raws = self.raw_columns[key] = [r.raw[key] for r in records]
+            raws = self.raw_columns[key] = read[key] if read is not None else \
+                [r.raw[key] for r in records]
             judged = self._judge_column(col, cache, raws) if columnwise else None
             parsed, bad = judged or self._judge_cells(col, cache, raws)
             parsed_columns.append(parsed)
@@ -341,6 +358,7 @@ class _SheetChecker:
         for record, row in zip(records, zip(*parsed_columns, strict=True), strict=True):
             record.values = dict(zip(keys, row, strict=True))
         self.value_columns = (tuple(keys), parsed_columns)
+        self._checked = records
         return problems
 
     def _judge_cells(self, col: Column, cache: _Cache, raws: list[CellValue]
@@ -468,30 +486,61 @@ class _SheetChecker:
         record index, in catalogue order. Rule by rule over all records: a handful of
         rules, and most records match none of their conditions."""
         hits: dict[int, list[Rule]] = {}
-        values = [r.values for r in records]
+        parsed, raws = self._columns_of(records)
+        n = len(records)
         for rule, when in self.cross_when:
             assert rule.field is not None
             if rule.field not in self.col_index:
                 continue
-            matching: Iterable[int] = range(len(records))
+            matching: Iterable[int] = range(n)
             for field_key, allowed in when:
-                matching = [i for i in matching if values[i].get(field_key) in allowed]
+                column = parsed(field_key)
+                # One C pass over the column: which cells hold an allowed value.
+                matching = list(itertools.compress(matching, map(
+                    allowed.__contains__, (column[i] for i in matching)
+                    if isinstance(matching, list) else column)))
             if rule.check is Check.REQUIRED_IF:
                 # An unreadable value was already reported; only a truly empty cell is
                 # missing.
-                broken = [i for i in matching if nz.is_blank(records[i].raw.get(rule.field))]
+                typed = raws(rule.field)
+                broken = [i for i in matching if nz.is_blank(typed[i])]
             else:
-                broken = [i for i in matching if values[i].get(rule.field) not in rule.expected]
+                column = parsed(rule.field)
+                broken = [i for i in matching if column[i] not in rule.expected]
             for i in broken:
                 hits.setdefault(i, []).append(rule)
         in_year = self.in_year
         if in_year is not None:
             year = self.plan.year
-            for i, v in enumerate(values):
-                signed = v.get("signed")
-                if isinstance(signed, dt.date) and signed.year != year:
-                    hits.setdefault(i, []).append(in_year)
+            signed = parsed("signed")
+            # Dates repeat: each distinct one is looked at once.
+            wrong = {v for v in set(signed) if isinstance(v, dt.date) and v.year != year}
+            if wrong:
+                for i, v in enumerate(signed):
+                    if v in wrong:
+                        hits.setdefault(i, []).append(in_year)
         return hits
+
+    def _columns_of(self, records: list[Record]
+                    ) -> tuple[Callable[[str], Sequence[Any]], Callable[[str], Sequence[Any]]]:
+        """Parsed and typed cells of ``records`` by column key: the columns
+        :meth:`check_cells` made when it made them for these records, else read from
+        each record."""
+        if self._checked is records and self.cache.columnwise:
+            value_keys, value_columns = self.value_columns
+            by_key = dict(zip(value_keys, value_columns, strict=True))
+            nothing = [None] * len(records)
+            read = self.raw_columns
+
+            def parsed(key: str) -> Sequence[Any]:
+                return by_key.get(key, nothing)
+
+            def raw(key: str) -> Sequence[Any]:
+                found = read.get(key)
+                return found if found is not None else [r.raw.get(key) for r in records]
+            return parsed, raw
+        return (lambda key: [r.values.get(key) for r in records],
+                lambda key: [r.raw.get(key) for r in records])
 
     def report_cross(self, record: Record, rules: list[Rule]) -> None:
         values = record.values

@@ -52,14 +52,51 @@ def pack_columns(records: Sequence[Record], raw_keys: tuple[str, ...],
                  value_columns: list[list[Any]]) -> Packed:
     """:func:`pack` from columns already made (by the validator, for these records)."""
     return (records[0].sheet, [r.row for r in records], [r.errors for r in records],
-            [r.warnings for r in records], raw_keys, raw_columns, value_keys, value_columns)
+            [r.warnings for r in records], raw_keys, list(map(_days, raw_columns)),
+            value_keys, list(map(_days, value_columns)))
+
+
+class _Days(list):  # type: ignore[type-arg]
+    """A column of dates (and empty cells) as their day numbers (date.toordinal): a
+    date pickles ~50 times slower than an int (a reduce call and a bytes object each),
+    and a sheet of 200 records has two such columns, as typed and as parsed."""
+
+    __slots__ = ()
+
+
+_DATES_ONLY = frozenset({dt.date})
+_DATE_KINDS = frozenset({dt.date, type(None)})
+
+
+def _days(column: list[Any]) -> list[Any]:
+    if not column or (type(column[0]) is not dt.date and type(column[-1]) is not dt.date):
+        return column  # no date at either end: left as it is (only ever slower)
+    kinds = set(map(type, column))  # exactly dates: a datetime stays as it is
+    if kinds == _DATES_ONLY:
+        return _Days(map(dt.date.toordinal, column))
+    if kinds == _DATE_KINDS:
+        return _Days([None if d is None else d.toordinal() for d in column])
+    return column
+
+
+def _dates(column: list[Any], made: dict[int, dt.date]) -> list[Any]:
+    """A column as :func:`_days` had it; ``made``: the dates made so far (a date repeats
+    down a column and across the typed and parsed columns)."""
+    if type(column) is not _Days:
+        return column
+    for n in set(column).difference(made):
+        if n is not None:
+            made[n] = dt.date.fromordinal(n)
+    return list(map(made.get, column))
 
 
 def unpack(packed: Packed | list[Record]) -> list[Record]:
     if isinstance(packed, list):
         return packed
     sheet, rows, errors, warnings, raw_keys, raw_columns, value_keys, value_columns = packed
-    store = _Columns(raw_keys, raw_columns, value_keys, value_columns)
+    made: dict[int, dt.date] = {}
+    store = _Columns(raw_keys, [_dates(c, made) for c in raw_columns], value_keys,
+                     [_dates(c, made) for c in value_columns])
     return [_LazyRecord(sheet, row, e, w, store, i)
             for i, (row, e, w) in enumerate(zip(rows, errors, warnings, strict=True))]
 

@@ -27,11 +27,11 @@ import gc
 import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.context import BaseContext
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, TypeGuard
 
 from xlz.core.consolidation import FileResult
 from xlz.core.plan import Plan
-from xlz.core.summary import Tally, tally
+from xlz.core.summary import Tally, tally, tally_columns
 from xlz.core.validator import PlanCache, Record, SheetColumns
 from xlz.io.boundary import DIED, PASS_THROUGH, describe, mark_isolated
 from xlz.ops.packed import Packed, pack, pack_columns, unpack
@@ -100,8 +100,12 @@ def seal(result: FileResult, columns: dict[str, SheetColumns], plan: Plan) -> En
     rows = counted = None
     if result.status == "accepted" and result.town is not None:
         # Built here, in parallel, instead of 100,000 rows in the parent afterwards.
-        rows = prebuilt_project_rows(result, columns.get("project"))
-        counted = tally(result.records("project"), plan)
+        made = columns.get("project")
+        rows = prebuilt_project_rows(result, made)
+        records = result.records("project")
+        counted = tally_columns(dict(zip(made.value_keys, made.value_columns, strict=True)),
+                                len(records), plan) if _fits(made, records) else \
+            tally(records, plan)
     validation = result.validation
     if validation is None:
         return Envelope(result, {}, rows, counted)
@@ -111,9 +115,14 @@ def seal(result: FileResult, columns: dict[str, SheetColumns], plan: Plan) -> En
     return Envelope(bare, packed, rows, counted)
 
 
+def _fits(made: SheetColumns | None, records: list[Record]) -> TypeGuard[SheetColumns]:
+    """Whether ``made`` are columns of ``records`` (as validate_with_columns made them)."""
+    return made is not None and all(len(c) == len(records)
+                                    for c in (*made.raw_columns, *made.value_columns))
+
+
 def _packed(records: list[Record], made: SheetColumns | None) -> Packed | list[Record]:
-    if made is not None and all(len(c) == len(records)
-                                for c in (*made.raw_columns, *made.value_columns)):
+    if _fits(made, records):
         return pack_columns(records, *made)  # the columns as made, not read back
     return pack(records)
 
