@@ -20,7 +20,7 @@ from xlz.core.identity import towns_named_in
 from xlz.core.normalize import phone_ok, plain_mobiles
 from xlz.core.plan import Town
 from xlz.core.summary import tally, tally_columns
-from xlz.core.text import all_clean, clean_text
+from xlz.core.text import all_clean, all_keys, clean_text, match_key
 from xlz.core.validator import PlanCache, Record, validate_with_columns
 from xlz.ooxml.fastrows import cells, column_cells
 
@@ -84,6 +84,11 @@ def test_columnwise_judging_equals_cell_by_cell(data: st.DataObject) -> None:
 def test_all_clean_is_clean_text_of_each(texts: list[str]) -> None:
     clean = all(clean_text(t) == t for t in texts)
     assert all_clean(texts) == clean or (clean and any(" " in t for t in texts))
+
+
+@given(st.lists(_texts, max_size=6))
+def test_all_keys_are_match_keys(texts: list[str]) -> None:
+    assert not all_keys(texts) or all(match_key(t) == t for t in texts)
 
 
 @given(st.lists(_texts, max_size=6))
@@ -152,8 +157,6 @@ def test_tally_columns_equals_tally(values: list[dict[str, Any]], absent: set[st
 
 def _towns_named_in_one_by_one(file_name: str) -> list[Town]:
     """towns_named_in as it tested every town's every name."""
-    from xlz.core.text import match_key
-
     stem = match_key(file_name)
     found: dict[str, tuple[Town, str]] = {}
     for town, names in PLAN.town_name_keys:
@@ -223,3 +226,38 @@ def test_packed_dates_come_back_as_they_went(rows: list[list[Any]], data: st.Dat
     back = unpack(pickle.loads(pickle.dumps(pack(records))))
     assert [(r.row, repr(r.raw), repr(r.values)) for r in back] == \
         [(r.row, repr(r.raw), repr(r.values)) for r in records]
+
+
+_row_cells = st.one_of(st.none(), st.sampled_from(["", " ", "\u200b", " \u200b ", "\ufeff",
+                                                   "\u200b \u200b \u200b", "甲", 0, 0.0]),
+                       _texts)
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.lists(st.lists(_row_cells, max_size=24), max_size=10), st.data())
+def test_records_are_the_rows_with_an_entry(body: list[list[Any]], data: st.DataObject) -> None:
+    """read_records, whatever way it takes: a record for each row with a value in an
+    entry column other than 序号, its cells as typed (None past a short row's end)."""
+    from xlz.core.normalize import is_blank
+
+    projects = ENTRY_SHEETS[0]
+    if data.draw(st.booleans()):  # rows as wide as the header, as most sheets have them
+        body = [(row + [None] * 24)[:len(projects.headers)] for row in body]
+    sheets = {projects.name: SheetValues(projects.name, [list(projects.headers), *body])}
+    validation = validate_with_columns(sheets, PLAN)[0]
+    at = validation.columns["project"]
+    significant = [c.key for c in projects.input_columns if c.key != "seq"]
+    expected = [(n, {k: row[i] if i < len(row) else None for k, i in at.items()})
+                for n, row in enumerate(body, 2)
+                if not all(is_blank(row[at[k]] if at[k] < len(row) else None)
+                           for k in significant)]
+    assert [(r.row, r.raw) for r in validation.records["project"]] == expected
+
+
+def test_a_name_of_zero_width_spaces_is_no_entry() -> None:
+    projects = ENTRY_SHEETS[0]
+    width = len(projects.headers)
+    body = [[1, name, *[None] * (width - 2)] for name in ("甲", "\u200b", " \ufeff ", "乙")]
+    sheets = {projects.name: SheetValues(projects.name, [list(projects.headers), *body])}
+    validation = validate_with_columns(sheets, PLAN)[0]
+    assert [r.row for r in validation.records["project"]] == [2, 5]

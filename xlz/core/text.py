@@ -70,6 +70,13 @@ def match_key(text: str) -> str:
     return _match_key(text)
 
 
+def all_keys(texts: Iterable[str]) -> bool:
+    """True when :func:`match_key` leaves every one of ``texts`` as it is (one scan for a
+    whole column); False also for some that it leaves."""
+    # NUL is neither white space, full-width nor a bracket: no match across values.
+    return _NEEDS_KEYING.search("\x00".join(texts)) is None
+
+
 @functools.lru_cache(maxsize=8192)
 def _match_key(text: str) -> str:
     return _WS.sub("", fold_width(text)).translate(_PARENS)

@@ -23,7 +23,7 @@ from xlz.core.findings import Finding, Report
 from xlz.core.guideinfo import GuideInfo, read_guide
 from xlz.core.layout import GUIDE, lacks
 from xlz.core.plan import Plan
-from xlz.core.text import all_clean, clean_text, match_key
+from xlz.core.text import all_clean, all_keys, clean_text, match_key
 
 _HEADER_SEARCH_ROWS = 10  # the header is row 1 in our templates; tolerate a few title rows
 _THING = {"project": "项目", "carrier": "载体", "activity": "活动"}
@@ -271,7 +271,6 @@ class _SheetChecker:
         return offset
 
     def read_records(self, offset: int) -> list[Record]:
-        records: list[Record] = []
         located = list(self.col_index.items())
         keys = [key for key, _ in located]
         at = {key: j for j, key in enumerate(keys)}
@@ -283,22 +282,18 @@ class _SheetChecker:
         # One C-level call per row picks the located cells (most rows are that wide).
         pick = operator.itemgetter(*(idx for _, idx in located)) if len(located) > 1 else None
         reach = max((idx for _, idx in located), default=-1)
-        picked: list[tuple[CellValue, ...]] = []
-        for i, row in enumerate(self.values.rows[offset + 1:], start=offset + 1):
-            width = len(row)
-            if pick is not None and width > reach:
-                cells: tuple[CellValue, ...] = pick(row)
-            else:
-                cells = tuple([row[idx] if idx < width else None for _, idx in located])
-            for j in significant:  # is_blank, inlined: the first one usually decides
-                v = cells[j]
-                if v is not None and not (isinstance(v, str) and
-                                          not v.strip().strip("\u200b\ufeff").strip()):
-                    break
-            else:
-                continue
-            picked.append(cells)
-            records.append(Record(name, first_row + i, dict(zip(keys, cells, strict=True)), {}))
+        rows = self.values.rows[offset + 1:]
+        if pick is not None and rows and min(map(len, rows)) > reach:
+            every: list[tuple[CellValue, ...]] = list(map(pick, rows))  # the usual sheet
+        else:
+            every = [pick(row) if pick is not None and len(row) > reach else
+                     tuple([row[idx] if idx < len(row) else None for _, idx in located])
+                     for row in rows]
+        kept = _entry_rows(every, significant)
+        picked = every if len(kept) == len(every) else [every[i] for i in kept]
+        start = first_row + offset + 1
+        records = [Record(name, start + i, dict(zip(keys, cells, strict=True)), {})
+                   for i, cells in zip(kept, picked, strict=True)]
         # The same cells column by column, for check_cells.
         columns = zip(*picked, strict=True) if picked else ([] for _ in keys)
         self._read = (records, {key: list(column) for key, column
@@ -558,6 +553,13 @@ class _SheetChecker:
             if not col.unique:
                 continue
             rule = self.rules[f"{self.sheet.key}.{col.key}.duplicate"]
+            if self._checked is records and self.cache.columnwise:
+                # The usual column: texts that are their own match keys, all different.
+                column = self.value_columns[1][self.value_columns[0].index(col.key)]
+                texts = [v for v in column if v is not None]
+                if set(map(type, texts)) <= {str} and len(set(texts)) == len(texts) and \
+                        all_keys(texts):
+                    continue
             first: dict[str, int] = {}
             for record in records:
                 value = record.values.get(col.key)
@@ -587,6 +589,30 @@ class _SheetChecker:
         self.check_duplicates(records)
         self.report.rows_checked[self.sheet.name] = len(records)
         return records, self.values.first_row + offset
+
+
+def _entry_rows(rows: list[tuple[CellValue, ...]], significant: list[int]
+                ) -> Sequence[int]:
+    """Which of ``rows`` are entries: those with a value in a ``significant`` place
+    (see :func:`~xlz.core.normalize.is_blank`)."""
+    if not significant or not rows:
+        return []
+    first = list(map(operator.itemgetter(significant[0]), rows))
+    if set(map(type, first)) == {str}:
+        # The usual sheet: every row has its name. White space aside, only a zero-width
+        # character makes text blank; without one anywhere, strip() alone decides.
+        joined = "".join(first)
+        if "\u200b" not in joined and "\ufeff" not in joined and all(map(str.strip, first)):
+            return range(len(rows))
+    kept = []
+    for i, cells in enumerate(rows):
+        for j in significant:  # is_blank, inlined: the first one usually decides
+            v = cells[j]
+            if v is not None and not (isinstance(v, str) and
+                                      not v.strip().strip("\u200b\ufeff").strip()):
+                kept.append(i)
+                break
+    return kept
 
 
 def _structure(code: str, sheet: str, cell: str | None, source: str | None, **extra: Any
