@@ -403,7 +403,8 @@ class _SheetChecker:
                         (col.kind is Kind.TEXT or nz.plain_mobiles(texts)):
                     bad = [(i, "blank", None) for i, v in enumerate(raws) if v is None] \
                         if has_none and required else []
-                    return list(raws), bad
+                    # The typed column itself: one list for both (a pickle sends it once).
+                    return raws, bad
         elif cls is float and 0.0 in distinct:
             # One entry stands for 0.0 and -0.0 alike (equal, and never cached): fine
             # where both mean the same (a count of 0), not where the sign is kept.
@@ -498,7 +499,9 @@ class _SheetChecker:
                 # An unreadable value was already reported; only a truly empty cell is
                 # missing.
                 typed = raws(rule.field)
-                broken = [i for i in matching if nz.is_blank(typed[i])]
+                # Each distinct value looked at once; usually none is blank.
+                blank = {v for v in set(map(typed.__getitem__, matching)) if nz.is_blank(v)}
+                broken = [i for i in matching if typed[i] in blank] if blank else []
             else:
                 column = parsed(rule.field)
                 broken = [i for i in matching if column[i] not in rule.expected]
