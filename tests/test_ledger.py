@@ -450,3 +450,70 @@ def test_a_failed_city_workbook_records_no_round(towns: Path, tmp_path: Path,
     again = xlz.consolidate(towns, tmp_path / "a.xlsx", ledger=ledger_path,
                             period="2023-09-30", workers=1)
     assert again.round is not None and again.round.number == 2
+
+
+def _ledger_rows(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every stored row of every table in stored order, with each value's type."""
+    conn = sqlite3.connect(path)
+    try:
+        out = {}
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                    "AND name NOT LIKE 'sqlite_%'"):
+            cols = [r[1] for r in conn.execute(f'PRAGMA table_info("{name}")')
+                    if r[1] not in ("recorded_at", "first_recorded_at", "city_workbook")]
+            out[name] = [tuple((type(v), v) for v in row) for row in conn.execute(
+                f"SELECT {', '.join(cols)} FROM \"{name}\" ORDER BY rowid")]
+        return out
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_staged_rows_are_the_rows_written_the_plain_way(
+        towns: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+    """The entry rows are staged as each file is examined and the round copied from the
+    stage (xlz.io.ledger.write.Stage): the same rows, values, types and order as rows
+    made after the pool and inserted one by one — with a superseded file, a rejected
+    one and rows with 提醒."""
+    from xlz.ops import demo, recording
+
+    inbox = tmp_path / "inbox"
+    shutil.copytree(towns, inbox)
+    first, second, third = TOWNS[0], TOWNS[1], TOWNS[2]
+    entries = sample_entries(PLAN, first.code)
+    build_town_workbook(PLAN, first.code, inbox / "旧版.xlsx", demo.older_version(entries))
+    os.utime(inbox / "旧版.xlsx", (1_600_000_000, 1_600_000_000))
+    warned = sample_entries(PLAN, second.code)
+    warned["project"][0]["prereview"] = "待定"
+    warned["project"][1]["seq"] = "第二"
+    build_town_workbook(PLAN, second.code, inbox / f"{second.short}.xlsx", warned)
+    build_town_workbook(PLAN, third.code, inbox / "有错.xlsx",
+                        demo.with_errors(sample_entries(PLAN, third.code)))
+    made: list[Path] = []
+    real = recording.Stage
+
+    def spied() -> Any:
+        stage = real()
+        made.append(stage.path)
+        return stage
+
+    monkeypatch.setattr(recording, "Stage", spied)
+    staged = xlz.consolidate(inbox, tmp_path / "a.xlsx", ledger=tmp_path / "a.sqlite",
+                             period="2023-06-30", workers=workers)
+    assert made and not any(p.exists() for p in made)  # used, and removed after
+
+    def refused() -> Any:
+        raise OSError("no stage")
+
+    monkeypatch.setattr(recording, "Stage", refused)
+    plain = xlz.consolidate(inbox, tmp_path / "b.xlsx", ledger=tmp_path / "b.sqlite",
+                            period="2023-06-30", workers=workers)
+    c = staged.consolidation
+    assert {f.status for f in c.files} == {"accepted", "superseded", "rejected"}
+    assert any(r.record.warnings for r in c.projects)
+    assert len(plain.consolidation.projects) == len(c.projects)
+    a, b = _ledger_rows(tmp_path / "a.sqlite"), _ledger_rows(tmp_path / "b.sqlite")
+    assert a.keys() == b.keys()
+    for table in a:
+        assert a[table] == b[table], table
+    assert any(row[-1][1] for row in a["project_rows"])  # an unparsed text kept

@@ -26,6 +26,7 @@ from xlz.core.cells import CellValue, display
 from xlz.core.consolidation import STATUS_TEXT, Consolidation, FileResult, Row
 from xlz.core.entries import ENTRY_SHEETS, EntrySheet, Kind
 from xlz.core.normalize import is_blank
+from xlz.core.validator import Record
 
 PeriodSource = Literal["option", "as_of", "today"]
 
@@ -174,6 +175,36 @@ def _unparsed(sheet: EntrySheet, record_raw: dict[str, CellValue],
     kept = {c.key: display(record_raw.get(c.key)) for c in sheet.input_columns
             if values.get(c.key) is None and not is_blank(record_raw.get(c.key))}
     return json.dumps(kept, ensure_ascii=False) if kept else None
+
+
+def unparsed_text(sheet: EntrySheet, record: Record) -> str | None:
+    """A row's ``unparsed`` (JSON of the cells whose text could not be read), or None."""
+    return _unparsed(sheet, record.raw, record.values) if record.warnings else None
+
+
+def entry_block(sheet: EntrySheet, records: Sequence[Record],
+                columns: Sequence[Sequence[Any]] | None = None) -> list[Sequence[Any] | None]:
+    """One file's accepted rows of an entry sheet as columns, in :func:`entry_rows`'s
+    order after its provenance prefix and ``cell``: ``row``, each input column of the
+    standard (dates as ISO text), ``unparsed``; a column that is NULL on every row is
+    ``None``, so that the writer need not bind it row by row. ``columns``: the input
+    columns' values already at hand (one per key, in order), else read from each
+    record's ``values``. ``entry_rows`` of the same records gives the same values."""
+    keys = [c.key for c in sheet.input_columns]
+    if columns is None:
+        columns = [[r.values.get(k) for r in records] for k in keys]
+    n = len(records)
+    out: list[Sequence[Any] | None] = [[r.row for r in records]]
+    for spec, col in zip(sheet.input_columns, columns, strict=True):
+        if spec.kind is Kind.DATE:
+            col = [v.isoformat() if isinstance(v, dt.date) else v for v in col]
+        out.append(None if col.count(None) == n else col)
+    # A value the validator could not read always left a finding on its row: only a
+    # row with 提醒 can have text to keep (as in entry_rows).
+    unparsed = [unparsed_text(sheet, r) for r in records] \
+        if any(r.warnings for r in records) else None
+    out.append(None if unparsed is None or unparsed.count(None) == n else unparsed)
+    return out
 
 
 def entry_rows(sheet: EntrySheet, rows: Iterable[Row], seq: dict[int, int]

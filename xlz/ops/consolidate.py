@@ -322,11 +322,13 @@ def gather(sources: Iterable[str | os.PathLike[str]], plan: Plan, *,
            on_start: Callable[[int], None] | None = None,
            workers: int | None = None, context: BaseContext | None = None,
            exclude: Iterable[str | os.PathLike[str]] = (),
-           keep: Callable[[Submission], None] | None = None) -> Gathered:
+           keep: Callable[[Submission], None] | None = None,
+           on_examined: Callable[[FileResult], None] | None = None) -> Gathered:
     """Expand, read and examine every source. ``workers``: how many processes (default:
     as many as the amount of work pays for, see :func:`xlz.ops.pool.pool_size`);
     ``context``: their start method (default: the platform's); ``keep``: called with each
-    submission while its file still exists (the ledger archives its bytes)."""
+    submission while its file still exists (the ledger archives its bytes);
+    ``on_examined``: with each result as it comes (the ledger stages its rows)."""
     with Expander(limits, exclude=exclude) as expander:
         # Expand first (cheap: walking folders, unpacking mail) so progress has a total.
         items = list(expander.expand(sources))
@@ -349,6 +351,8 @@ def gather(sources: Iterable[str | os.PathLike[str]], plan: Plan, *,
             gathered.files.append(examined.file)
             gathered.project_rows.append(examined.project_rows)
             gathered.tallies.append(examined.tally)
+            if on_examined is not None:
+                on_examined(examined.file)
             if keep is not None and isinstance(item, Submission):
                 keep(item)
             if on_file is not None:
@@ -395,8 +399,7 @@ def consolidate(
     city workbook's 进度对比 and trend. ``feedback``: a folder (outside the sources) that
     receives, for each town whose file has 错误, a marked copy of it and a reply text
     (``result.feedback``); the inputs are never touched."""
-    from xlz.books.citybook import write_city_workbook
-    from xlz.ops.city_output import check_city_output, keep_existing
+    from xlz.ops.city_output import check_city_output
 
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
@@ -406,10 +409,30 @@ def consolidate(
     replies = None if feedback is None else FeedbackKeeper(check_feedback_dir(feedback, sources))
     active = plan if isinstance(plan, Plan) else load_plan(plan or DEFAULT_PLAN)
     keepers = [k.keeper() for k in (recorder, replies) if k is not None]
+    try:
+        return _consolidated(sources, out, active, recorder, replies, keepers, period=period,
+                             on_file=on_file, on_start=on_start, limits=limits,
+                             workers=workers, history=history)
+    finally:
+        if recorder is not None:
+            recorder.close()  # a run that recorded nothing lets go of the ledger
+
+
+def _consolidated(sources: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str],
+                  active: Plan, recorder: Recorder | None, replies: FeedbackKeeper | None,
+                  keepers: list[Callable[[Submission], None]], *,
+                  period: str | dt.date | None, on_file: Progress | None,
+                  on_start: Callable[[int], None] | None, limits: Limits,
+                  workers: int | None, history: Sequence[RoundSnapshot]
+                  ) -> ConsolidationResult:
+    from xlz.books.citybook import write_city_workbook
+    from xlz.ops.city_output import keep_existing
+
     gathered = gather(sources, active, limits=limits, on_file=on_file, on_start=on_start,
                       workers=workers,
                       exclude=[out, *(recorder.excluded() if recorder else ())],
-                      keep=_each(keepers) if keepers else None)
+                      keep=_each(keepers) if keepers else None,
+                      on_examined=recorder.stager() if recorder else None)
     result = build_from(gathered.files, active, tallies=gathered.tallies)
     keep_existing(out, len(result.readable),
                   f"共 {len(result.files)} 个文件，均无法读取" if result.files else "来源中没有文件")

@@ -21,7 +21,7 @@ from typing import Any
 from xlz.core.cells import CellValue
 from xlz.core.consolidation import Row
 from xlz.core.entries import EntrySheet, Kind
-from xlz.core.roundrecord import entry_rows
+from xlz.core.roundrecord import entry_block, entry_rows
 from xlz.core.validator import Record
 
 Packed = tuple[str, list[int], list[int], list[int], tuple[str, ...], list[list[Any]],
@@ -190,6 +190,26 @@ def entry_rows_from_columns(sheet: EntrySheet, rows: Sequence[Row], seq: dict[in
                 cells = tuple(listed)
             out.append((*prefix, record.row, f"A{record.row}", *cells, None))
     return out
+
+
+def entry_block_from_columns(sheet: EntrySheet, records: Sequence[Record]
+                             ) -> list[Sequence[Any] | None]:
+    """:func:`xlz.core.roundrecord.entry_block` of one file's records, taking the values
+    of records that came packed straight from their columns (no ``values`` dict is
+    rebuilt): the same columns."""
+    store = _store_of(records)
+    if store is None:
+        return entry_block(sheet, records)
+    picks = [r._index for r in records]  # type: ignore[attr-defined]
+    whole = picks == list(range(len(store.value_columns[0]))) if store.value_columns \
+        else False
+    where = {k: j for j, k in enumerate(store.value_keys)}
+    nothing = [None] * len(records)
+    columns = [nothing if c.key not in where else
+               store.value_columns[where[c.key]] if whole else
+               [store.value_columns[where[c.key]][i] for i in picks]
+               for c in sheet.input_columns]
+    return entry_block(sheet, records, columns)
 
 
 def _store_of(records: Sequence[Record]) -> _Columns | None:
