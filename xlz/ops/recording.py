@@ -56,6 +56,7 @@ from xlz.io.ledger.write import Checkpoint, Chosen, Stage, record_round
 from xlz.ops.packed import entry_block_from_columns, entry_rows_from_columns
 
 _RECORD = operator.attrgetter("record")
+_FILE = operator.attrgetter("file")
 
 
 def ledger_path(out: str | os.PathLike[str], ledger: str | os.PathLike[str] | None
@@ -150,19 +151,29 @@ class Recorder:
         def entries(sheet: EntrySheet, rows: Sequence[Row], seq: dict[int, int]
                     ) -> list[tuple[Any, ...]]:
             chosen: list[Chosen] = []
-            for _, run in itertools.groupby(rows, key=lambda r: id(r.file)):  # by file
-                group = list(run)
-                first = group[0]
-                hit = self.staged.get((id(first.file), sheet.key))
-                if hit is not None and hit.file is first.file and \
-                        len(hit.records) == len(group) and \
-                        all(map(operator.is_, hit.records, map(_RECORD, group))):
+            start, n = 0, len(rows)
+            while start < n:  # file by file, as entry_rows groups them
+                first = rows[start]
+                f = first.file
+                hit = self.staged.get((id(f), sheet.key))
+                end = start + len(hit.records) if hit is not None else n + 1
+                # The staged rows stand for exactly the rows of this run of the file
+                # (checked in C: 100,000 rows after the pool).
+                if hit is not None and hit.file is f and end <= n and \
+                        (end == n or rows[end].file is not f) and \
+                        all(map(operator.is_, map(_FILE, rows[start:end]),
+                                itertools.repeat(f))) and \
+                        all(map(operator.is_, hit.records, map(_RECORD, rows[start:end]))):
                     span = hit.first, hit.last
                 else:  # not staged (or not these records): staged now
+                    end = start + 1
+                    while end < n and rows[end].file is f:
+                        end += 1
                     span = stage.block(ENTRY_TABLES[sheet.key], entry_block_from_columns(
-                        sheet, [r.record for r in group]))
-                chosen.append((*span, first.town.code, first.town.short,
-                               seq[id(first.file)], first.record.sheet))
+                        sheet, [r.record for r in rows[start:end]]))
+                chosen.append((*span, first.town.code, first.town.short, seq[id(f)],
+                               first.record.sheet))
+                start = end
             stage.choose(ENTRY_TABLES[sheet.key], chosen)
             return []
         return entries

@@ -75,7 +75,8 @@ class Stage:
             # Scratch: a crash loses nothing the ledger needs.
             self.conn.execute("PRAGMA journal_mode = OFF")
             self.conn.execute("PRAGMA synchronous = OFF")
-            self.conn.execute("PRAGMA cache_size = -65536")
+            # SQLite's small default cache: pages go to the file as the rows come,
+            # not all at once when the stage is sealed after the pool.
             # One transaction until sealed: a private file, nothing waits on it.
             self.conn.execute("BEGIN")
         except BaseException:
