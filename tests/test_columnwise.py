@@ -20,7 +20,7 @@ from xlz.core.identity import towns_named_in
 from xlz.core.normalize import phone_ok, plain_mobiles
 from xlz.core.plan import Town
 from xlz.core.summary import tally, tally_columns
-from xlz.core.text import all_clean, all_keys, clean_text, match_key
+from xlz.core.text import all_clean, all_keys, clean_text, key_head, match_key
 from xlz.core.validator import PlanCache, Record, validate_with_columns
 from xlz.ooxml.fastrows import cells, column_cells
 
@@ -89,6 +89,11 @@ def test_all_clean_is_clean_text_of_each(texts: list[str]) -> None:
 @given(st.lists(_texts, max_size=6))
 def test_all_keys_are_match_keys(texts: list[str]) -> None:
     assert not all_keys(texts) or all(match_key(t) == t for t in texts)
+
+
+@given(_texts)
+def test_key_head_is_the_first_of_match_key(text: str) -> None:
+    assert key_head(text) == match_key(text)[:1]
 
 
 @given(st.lists(_texts, max_size=6))

@@ -70,6 +70,14 @@ def match_key(text: str) -> str:
     return _match_key(text)
 
 
+def key_head(text: str) -> str:
+    """The first character of :func:`match_key` of ``text`` ("" when it has none),
+    without keying the whole text when its first character stays as it is."""
+    if _NEEDS_KEYING.match(text) is None:
+        return text[:1]
+    return match_key(text)[:1]
+
+
 def all_keys(texts: Iterable[str]) -> bool:
     """True when :func:`match_key` leaves every one of ``texts`` as it is (one scan for a
     whole column); False also for some that it leaves."""

@@ -23,7 +23,7 @@ from xlz.core.findings import Finding, Report
 from xlz.core.guideinfo import GuideInfo, read_guide
 from xlz.core.layout import GUIDE, lacks
 from xlz.core.plan import Plan
-from xlz.core.text import all_clean, all_keys, clean_text, match_key
+from xlz.core.text import all_clean, all_keys, clean_text, key_head, match_key
 
 _HEADER_SEARCH_ROWS = 10  # the header is row 1 in our templates; tolerate a few title rows
 _THING = {"project": "项目", "carrier": "载体", "activity": "活动"}
@@ -194,11 +194,13 @@ def _parser(col: Column, plan: Plan) -> Parser:
 def _find_header_row(sheet: EntrySheet, values: SheetValues) -> tuple[int, dict[str, int]] | None:
     """Locate the header row and map column keys to 0-based indexes into a row."""
     wanted = {match_key(c.header): c.key for c in sheet.columns}
+    # Entries (names, …) below the header: most are told apart by their first character.
+    heads = {k[:1] for k in wanted}
     best: tuple[int, dict[str, int]] | None = None
     for offset, row in enumerate(values.rows[:_HEADER_SEARCH_ROWS]):
         found: dict[str, int] = {}
         for idx, cell in enumerate(row):
-            if isinstance(cell, str):
+            if isinstance(cell, str) and key_head(cell) in heads:
                 key = wanted.get(match_key(cell))
                 if key is not None and key not in found:
                     found[key] = idx
@@ -292,7 +294,8 @@ class _SheetChecker:
         kept = _entry_rows(every, significant)
         picked = every if len(kept) == len(every) else [every[i] for i in kept]
         start = first_row + offset + 1
-        records = [Record(name, start + i, dict(zip(keys, cells, strict=True)), {})
+        # Every cells tuple has one value per key (strict zips cost a quarter more here).
+        records = [Record(name, start + i, dict(zip(keys, cells, strict=False)), {})
                    for i, cells in zip(kept, picked, strict=True)]
         # The same cells column by column, for check_cells.
         columns = zip(*picked, strict=True) if picked else ([] for _ in keys)
@@ -351,7 +354,7 @@ class _SheetChecker:
             for i, state, value in bad:
                 problems.setdefault(i, []).append((col, key, raws[i], state, value))
         for record, row in zip(records, zip(*parsed_columns, strict=True), strict=True):
-            record.values = dict(zip(keys, row, strict=True))
+            record.values = dict(zip(keys, row, strict=False))  # one value per key
         self.value_columns = (tuple(keys), parsed_columns)
         self._checked = records
         return problems
