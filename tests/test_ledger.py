@@ -166,6 +166,18 @@ def test_rerun_replaces_the_period_and_history_is_kept(towns: Path, tmp_path: Pa
     assert err.value.code == "ledger.no_round" and "2023-06-30" in err.value.message
 
 
+def test_an_empty_ledger_file_left_by_a_killed_first_round_becomes_round_1(
+        towns: Path, tmp_path: Path) -> None:
+    # A first round killed before its commit leaves a 0-byte file: the writer takes it
+    # for a new ledger, and so must the reading of earlier rounds (it said "空文件"
+    # after every file had been read).
+    ledger_path = tmp_path / "台账.sqlite"
+    ledger_path.touch()
+    result = xlz.consolidate(towns, tmp_path / "city.xlsx", ledger=ledger_path, workers=1)
+    assert result.round is not None and result.round.number == 1
+    assert xlz.Ledger(ledger_path).periods() == [result.round.period]
+
+
 def test_the_command_line_says_where_the_round_went(towns: Path, tmp_path: Path) -> None:
     out = tmp_path / "city.xlsx"
     result = CliRunner().invoke(main, ["consolidate", str(towns), "--out", str(out),

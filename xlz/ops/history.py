@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from xlz.core.rounds import RoundContext, RoundSnapshot, snapshot_from_rows
+from xlz.io.ledger.schema import holds_rounds
 
 
 def round_of(period: dt.date, source: str, ledger: Path | None,
@@ -20,7 +21,7 @@ def round_of(period: dt.date, source: str, ledger: Path | None,
     yet) and ``extra`` (plain data handed in by a caller without a ledger)."""
     history = list(extra)
     contacts: dict[str, str] = {}
-    if ledger is not None and ledger.exists():
+    if ledger is not None and holds_rounds(ledger):
         from xlz.io.ledger.read import Ledger
 
         book = Ledger(ledger)

@@ -242,6 +242,13 @@ def _sniff(path: Path, cls: type[XlzError]) -> bool:
     return False
 
 
+def holds_rounds(path: str | os.PathLike[str]) -> bool:
+    """Whether there is a ledger at ``path`` to read earlier rounds from: False when it
+    is absent or 0 bytes (what a first round killed before its commit leaves, which the
+    writer takes as a new ledger too); refuses a file that is not SQLite (InputError)."""
+    return not _sniff(Path(path), InputError)
+
+
 def _check(conn: sqlite3.Connection, path: Path, cls: type[XlzError], *, new: bool) -> int:
     """The schema version of an existing ledger (0: a new one), or the refusal."""
     app = conn.execute("PRAGMA application_id").fetchone()[0]
