@@ -127,9 +127,9 @@ class PlanCache:
     cache per plan. Pass the same cache to every :func:`validate_values` call of a batch;
     without one, each call starts afresh (the same findings, more work).
 
-    ``columnwise=False`` judges every cell on its own instead of each distinct value of
-    a column once: the same findings and values, slower; the reference that tests
-    hold the column-wise way to."""
+    ``columnwise=False`` checks record by record, every cell on its own, instead of a
+    column at a time (each distinct value once): the same findings and values, slower;
+    the reference that tests hold the column-wise way to."""
 
     __slots__ = ("columnwise", "outcomes", "plan", "setups")
 
