@@ -192,3 +192,161 @@ def test_both_transports_write_the_same_cells(town_file: Path,
 
     by_wps = blank(block_cells(b.to_dict() for b in done.blocks))
     assert by_wps and by_wps == blank(_written(book))
+
+
+# --- protected sheets ---------------------------------------------------------------
+# Templates protect their sheets without a password, and Excel refuses a write into a
+# locked cell of a protected sheet from outside VBA. xlwings' remote engine has no
+# object model for protection, so these tests wrap its Book in the few members of
+# Excel's Worksheet that write_blocks uses (ProtectContents & co., Protection.Allow*,
+# Unprotect, Protect with Excel's positional order), and refuse writes while protected,
+# as Excel does. Only a person with Excel can confirm the real COM calls:
+# docs/release-checklist.md items 17-19.
+
+ALLOW = ("AllowFormattingCells", "AllowFormattingColumns", "AllowFormattingRows",
+         "AllowInsertingColumns", "AllowInsertingRows", "AllowInsertingHyperlinks",
+         "AllowDeletingColumns", "AllowDeletingRows", "AllowSorting", "AllowFiltering",
+         "AllowUsingPivotTables")
+
+
+class FakeProtection:
+    def __init__(self, allowed: set[str]) -> None:
+        for name in ALLOW:
+            setattr(self, name, name in allowed)
+
+
+class FakeWorksheet:
+    def __init__(self, password: str | None) -> None:
+        self.password = password
+        self.ProtectContents = True
+        self.ProtectDrawingObjects = False
+        self.ProtectScenarios = True
+        self.Protection = FakeProtection({"AllowFormattingColumns", "AllowSorting",
+                                          "AllowFiltering"})
+        self.calls: list[str] = []
+
+    def state(self) -> tuple[Any, ...]:
+        return (self.ProtectContents, self.ProtectDrawingObjects, self.ProtectScenarios,
+                tuple(getattr(self.Protection, n) for n in ALLOW))
+
+    def Unprotect(self, password: str) -> None:
+        self.calls.append("Unprotect")
+        if self.password is not None and password != self.password:
+            raise RuntimeError("(-2147352567, '密码不正确')")  # what pywin32 would raise
+        self.ProtectContents = False
+
+    def Protect(self, password: str, drawing: bool, contents: bool, scenarios: bool,
+                ui_only: bool, *allow: bool) -> None:
+        self.calls.append("Protect")
+        assert password == "" and ui_only is False and len(allow) == len(ALLOW)
+        self.ProtectDrawingObjects, self.ProtectContents = drawing, contents
+        self.ProtectScenarios = scenarios
+        self.Protection = FakeProtection({n for n, on in zip(ALLOW, allow, strict=True) if on})
+
+
+class FakeRange:
+    def __init__(self, sheet: FakeSheet, real: Any) -> None:
+        self._sheet, self._real = sheet, real
+
+    def _check(self) -> None:
+        if self._sheet.api.ProtectContents:
+            raise RuntimeError(f"单元格在受保护的工作表“{self._sheet.name}”中")
+
+    @property
+    def value(self) -> Any:
+        return self._real.value
+
+    @value.setter
+    def value(self, values: Any) -> None:
+        self._check()
+        self._real.value = values
+
+    @property
+    def formula(self) -> Any:
+        return self._real.formula
+
+    @formula.setter
+    def formula(self, values: Any) -> None:
+        self._check()
+        self._real.formula = values
+
+
+class FakeSheet:
+    def __init__(self, real: Any, password: str | None) -> None:
+        self._real = real
+        self.api = FakeWorksheet(password)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def range(self, address: str) -> FakeRange:
+        return FakeRange(self, self._real.range(address))
+
+
+class FakeSheets:
+    def __init__(self, sheets: list[FakeSheet]) -> None:
+        self._by_name = {s.name: s for s in sheets}
+
+    def __iter__(self) -> Any:
+        return iter(self._by_name.values())
+
+    def __getitem__(self, name: str) -> FakeSheet:
+        return self._by_name[name]
+
+
+class ProtectedBook:
+    """A remote-engine Book whose every sheet is protected (``password`` on the sheet
+    named ``locked``, none on the others), and an ``app`` that records alerts."""
+
+    def __init__(self, real: Any, locked: str | None = None) -> None:
+        self._real = real
+        self.sheets = FakeSheets([FakeSheet(s, "secret" if s.name == locked else None)
+                                  for s in real.sheets])
+        self.alerts: list[str] = []
+        self.app = self
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def alert(self, message: str, title: str = "") -> None:
+        self.alerts.append(message)
+
+
+def test_buttons_write_into_protected_sheets_and_protect_them_again(
+        town_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = _book(town_file, monkeypatch)
+    live.validate_book(plain, now=NOW)
+    book = ProtectedBook(_book(town_file, monkeypatch))
+    before = {s.name: s.api.state() for s in book.sheets}
+    report = live.validate_book(book, now=NOW)  # type: ignore[arg-type]
+    assert report.counts() == {"错误": 3, "提醒": 3}
+    # Every cell the unprotected book got, the protected one got too.
+    assert _written(book._real) == _written(plain)
+    touched = {s.name for s in book.sheets if s.api.calls}
+    assert {"项目信息", "填报说明", "校验结果"} <= touched
+    for sheet in book.sheets:
+        assert sheet.api.calls in ([], ["Unprotect", "Protect"])
+        assert sheet.api.state() == before[sheet.name]  # protected again, same switches
+    copy = tmp_path / "file" / town_file.name
+    copy.parent.mkdir()
+    shutil.copy(town_file, copy)
+    xlz.validate(copy, now=NOW)
+    assert _compare(book._real, copy) > 0
+
+
+def test_a_sheet_with_a_password_is_refused_and_nothing_is_written(
+        town_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    book = ProtectedBook(_book(town_file, monkeypatch), locked="校验结果")
+    before = {s.name: s.api.state() for s in book.sheets}
+    monkeypatch.setattr(xw.Book, "caller", staticmethod(lambda: book))
+    live.validate_active()  # the button: a message, not a traceback
+    assert len(book.alerts) == 1 and "校验结果" in book.alerts[0]
+    assert "保护密码" in book.alerts[0] and "未作任何修改" in book.alerts[0]
+    assert book._real.json()["actions"] == []
+    assert {s.name: s.api.state() for s in book.sheets} == before
+    tasks = ProtectedBook(_book(town_file, monkeypatch), locked="任务分解")
+    with pytest.raises(xlz.XlzError) as err:
+        live.fill_book(tasks)  # type: ignore[arg-type]
+    assert err.value.code == "output.sheet_password" and "任务分解" in err.value.message
+    assert tasks._real.json()["actions"] == []
+    assert all(s.api.ProtectContents for s in tasks.sheets)

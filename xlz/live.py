@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from xlz.core.errors import OutputError, XlzError, make_error
 from xlz.core.findings import Report
 from xlz.core.identity import Identity, base_name
 from xlz.core.validator import SheetValues
@@ -69,13 +70,67 @@ def identify_book(data: WorkbookData) -> Identity:
     return identify_workbook(data, None, name=base_name(data.path))
 
 
+# Excel's finer protection switches, in the order Worksheet.Protect takes them after
+# Password, DrawingObjects, Contents, Scenarios and UserInterfaceOnly.
+_ALLOW = ("AllowFormattingCells", "AllowFormattingColumns", "AllowFormattingRows",
+          "AllowInsertingColumns", "AllowInsertingRows", "AllowInsertingHyperlinks",
+          "AllowDeletingColumns", "AllowDeletingRows", "AllowSorting", "AllowFiltering",
+          "AllowUsingPivotTables")
+_NOT_PROTECTED: tuple[bool, ...] = ()
+
+
+def _unprotect(sheet: Any) -> tuple[bool, ...]:
+    """Lift a sheet's protection (templates protect without a password, docs/standard.md)
+    and say how it was, for :func:`_reprotect`: ``()`` when it was not protected, or when
+    the engine has no Excel object model (xlwings' remote engine in the tests). Raises
+    ``output.sheet_password`` when the sheet has a password."""
+    try:
+        ws = sheet.api
+        if not ws.ProtectContents:
+            return _NOT_PROTECTED
+    except Exception:  # no COM object model: nothing to lift
+        return _NOT_PROTECTED
+    saved = [bool(ws.ProtectDrawingObjects), True, bool(ws.ProtectScenarios)]
+    try:
+        allow = [bool(getattr(ws.Protection, name)) for name in _ALLOW]
+    except Exception:  # a host without the Allow* switches keeps their defaults
+        allow = []
+    try:
+        ws.Unprotect("")
+    except Exception as exc:
+        raise make_error(OutputError, "output.sheet_password", None, sheet=sheet.name) \
+            from exc
+    return (*saved, *allow)
+
+
+def _reprotect(sheet: Any, saved: tuple[bool, ...]) -> None:
+    """Put back the protection :func:`_unprotect` lifted, with the same switches (as the
+    add-in's VBA Relock does; positional, which every COM host takes)."""
+    if saved:
+        drawing, contents, scenarios, *allow = saved
+        sheet.api.Protect("", drawing, contents, scenarios, False, *allow)
+
+
 def write_blocks(book: Any, todo: list[Block]) -> None:
-    for block in todo:
-        target = book.sheets[block.sheet].range(block.address)
-        if block.formulas:
-            target.formula = block.values
-        else:
-            target.value = block.values
+    """Write the edits, one call per block. The cells a button writes (校验提示,
+    校验结果, 校验状态, 任务分解 …) are locked in the template's protected sheets, and
+    Excel refuses a write there from outside VBA: every target sheet is unprotected first
+    and protected again afterwards, exactly as it was (the WPS add-in does the same). If
+    one has a password, nothing is written (``output.sheet_password``)."""
+    lifted: list[tuple[Any, tuple[bool, ...]]] = []
+    try:
+        for name in dict.fromkeys(block.sheet for block in todo):
+            sheet = book.sheets[name]
+            lifted.append((sheet, _unprotect(sheet)))
+        for block in todo:
+            target = book.sheets[block.sheet].range(block.address)
+            if block.formulas:
+                target.formula = block.values
+            else:
+                target.value = block.values
+    finally:
+        for sheet, saved in lifted:
+            _reprotect(sheet, saved)
 
 
 def validate_book(book: Any, *, now: dt.datetime | None = None) -> Report:
@@ -103,7 +158,11 @@ def validate_active() -> None:
     import xlwings as xw
 
     book = xw.Book.caller()
-    report = validate_book(book)
+    try:
+        report = validate_book(book)
+    except XlzError as exc:  # a message for the clerk, not a traceback
+        book.app.alert(exc.message, title="科技招商")
+        return
     book.app.alert(summary(report, "校验"), title="科技招商")
 
 
@@ -112,11 +171,19 @@ def fill_active() -> None:
     import xlwings as xw
 
     book = xw.Book.caller()
-    report = fill_book(book)
+    try:
+        report = fill_book(book)
+    except XlzError as exc:
+        book.app.alert(exc.message, title="科技招商")
+        return
     book.app.alert(summary(report, "生成汇总"), title="科技招商")
 
 
 def clear_active() -> None:
     import xlwings as xw
 
-    clear_book(xw.Book.caller())
+    book = xw.Book.caller()
+    try:
+        clear_book(book)
+    except XlzError as exc:
+        book.app.alert(exc.message, title="科技招商")

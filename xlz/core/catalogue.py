@@ -461,6 +461,11 @@ _FILE_RULES: tuple[Rule, ...] = (
         "请先关闭它，再重新运行。",
     ),
     Rule(
+        "output.sheet_password", E, Check.FILE, "工作表设有保护密码",
+        "工作表“{sheet}”设置了保护密码，按钮无法写入。请先撤销工作表保护（审阅 → "
+        "撤销工作表保护）再试。未作任何修改。",
+    ),
+    Rule(
         "output.busy", E, Check.FILE, "文件正由另一个 xlz 程序写入",
         "“{file}”正由另一个 xlz 程序写入（{holder}），等待 {seconds} 秒后仍未结束，原文件未改动。"
         "请稍后重试；如确认没有其他 xlz 程序在运行，请删除“{lock}”后重试。",
