@@ -228,17 +228,25 @@ def entry_rows(sheet: EntrySheet, rows: Iterable[Row], seq: dict[int, int]
             cells = pick(values)
         except KeyError:
             cells = tuple(values.get(k) for k in keys)
-        if dates and any(isinstance(cells[i], dt.date) for i in dates):
-            listed = list(cells)
-            for i in dates:
-                if isinstance(listed[i], dt.date):
-                    listed[i] = listed[i].isoformat()
-            cells = tuple(listed)
+        if dates:
+            cells = dates_as_text(cells, dates)
         # A value the validator could not read always left a finding on its row: only
         # a row with 提醒 can have text to keep (an accepted row has no 错误).
         unparsed = _unparsed(sheet, record.raw, values) if record.warnings else None
         append((*prefix, record.row, f"A{record.row}", *cells, unparsed))
     return out
+
+
+def dates_as_text(cells: tuple[Any, ...], dates: Sequence[int]) -> tuple[Any, ...]:
+    """An entry row's cells with the dates at positions ``dates`` as ISO text (how the
+    ledger stores them); the same tuple when none of them is a date."""
+    if not any(isinstance(cells[i], dt.date) for i in dates):
+        return cells
+    listed = list(cells)
+    for i in dates:
+        if isinstance(listed[i], dt.date):
+            listed[i] = listed[i].isoformat()
+    return tuple(listed)
 
 
 def _file_rows(c: Consolidation, archived: dict[str, str]) -> list[tuple[Any, ...]]:

@@ -21,7 +21,7 @@ from typing import Any
 from xlz.core.cells import CellValue
 from xlz.core.consolidation import Row
 from xlz.core.entries import EntrySheet, Kind
-from xlz.core.roundrecord import entry_block, entry_rows
+from xlz.core.roundrecord import dates_as_text, entry_block, entry_rows
 from xlz.core.validator import Record
 
 Packed = tuple[str, list[int], list[int], list[int], tuple[str, ...], list[list[Any]],
@@ -182,12 +182,8 @@ def entry_rows_from_columns(sheet: EntrySheet, rows: Sequence[Row], seq: dict[in
             if record.warnings:
                 out += entry_rows(sheet, [row], seq)
                 continue
-            if dates and any(isinstance(cells[i], dt.date) for i in dates):
-                listed = list(cells)
-                for i in dates:
-                    if isinstance(listed[i], dt.date):
-                        listed[i] = listed[i].isoformat()
-                cells = tuple(listed)
+            if dates:
+                cells = dates_as_text(cells, dates)
             out.append((*prefix, record.row, f"A{record.row}", *cells, None))
     return out
 
