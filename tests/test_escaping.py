@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
-from typing import Any
 
 import openpyxl
 import pytest
 from openpyxl.utils.escape import unescape
-from python_calamine import CalamineWorkbook
 
+from tests.xlz_books import sheet
 from xlz.books.townbook import build_town_workbook
 from xlz.core import layout as L
 from xlz.core.plan import load_plan
@@ -28,15 +27,6 @@ TRICKY = ["_x0041_", "项目_x005F_乙", "甲\x01乙", "回车\r换行", "_xD800
 # The validator normalises whitespace in names (a carriage return becomes a space) before
 # the city workbook: that is the domain's choice, not the escaper's, so not checked there.
 CITY_TRICKY = [v for v in TRICKY if "\r" not in v]
-
-
-def calamine_rows(path: Path, sheet: str) -> list[list[Any]]:
-    book = CalamineWorkbook.from_path(str(path))
-    try:
-        rows: list[list[Any]] = book.get_sheet_by_name(sheet).to_python()
-        return rows
-    finally:
-        book.close()
 
 
 def openpyxl_texts(path: Path, sheet: str) -> set[str]:
@@ -95,7 +85,7 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_city_workbook_keeps_clerk_text_calamine(city: Path) -> None:
-    rows = calamine_rows(city, L.CITY_PROJECTS)
+    rows = sheet(city, L.CITY_PROJECTS)
     column = rows[0].index("项目名称")
     names = {r[column] for r in rows[1:]}
     for value in CITY_TRICKY:
@@ -121,7 +111,7 @@ def test_validate_in_place_writes_clerk_text_back_unchanged(tmp_path: Path) -> N
         row["phone"] = value  # not a phone number: 校验结果 quotes it in 填写内容
     build_town_workbook(PLAN, "dingyan", path, entries)
     validate(path, plan=PLAN)
-    rows = calamine_rows(path, L.RESULTS)
+    rows = sheet(path, L.RESULTS)
     column = rows[0].index("填写内容")
     quoted = {r[column] for r in rows[1:]}
     texts = openpyxl_texts(path, L.RESULTS)
