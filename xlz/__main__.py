@@ -1,3 +1,3 @@
-from xlz.cli import main
+from xlz.cli import run
 
-main()
+run()

@@ -257,6 +257,41 @@ class XlzGroup(ChineseGroup):
             ctx.exit(2)
 
 
+def run() -> None:
+    """The program's entry point (the ``xlz`` command, ``python -m xlz``): :func:`main`,
+    then :func:`_leave` instead of the interpreter's own shutdown. Tests call ``main``."""
+    try:
+        main()
+    except SystemExit as done:
+        if done.code is None or isinstance(done.code, int):
+            _leave(done.code or 0)
+        raise
+
+
+def _leave(code: int) -> None:
+    """End the process now, with everything of the run written and closed.
+
+    The interpreter's own shutdown frees every object one by one; after a city run that
+    is ~0.2 s of a 6 s command (hundreds of thousands of records, rows and findings) for
+    nothing the user sees. So, when only this thread is left, the exit handlers run
+    (logging, temporary folders, multiprocessing's clean-up), the standard streams are
+    flushed, and the process ends with ``os._exit``. Every output file is closed, and
+    the ledger committed, before a command returns. Anything unusual (another thread
+    still running, a stream that cannot be flushed) takes the normal way out."""
+    import atexit
+    import threading
+
+    if threading.active_count() != 1:
+        return
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe: Python reports it the usual way
+        return
+    os._exit(code)
+
+
 def _echo_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
