@@ -21,7 +21,7 @@ import io
 import os
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 from pathlib import Path
@@ -30,7 +30,7 @@ from typing import Any
 from xlz.io.boundary import ReaderFailed, untrusted
 from xlz.io.guard import rule_of
 from xlz.ooxml.extent import Refusal
-from xlz.ooxml.guard import KEEP_LIMIT, guard_package
+from xlz.ooxml.guard import KEEP_LIMIT, Package, guard_package
 from xlz.ooxml.limits import (
     DEFAULT_LIMITS,
     Budget,
@@ -242,6 +242,8 @@ class Inspection:
     fields: dict[str, Any] = field(default_factory=dict)
     # With inspect_container's max_cells: what the extent check found (None: nothing).
     refusal: Refusal | None = None
+    # The guarded package itself (for the reader's repacked copy, read.trimmed_package).
+    package: Package | None = None
 
 
 def check_container(data_or_path: bytes | Path, limits: Limits = DEFAULT_LIMITS
@@ -252,7 +254,8 @@ def check_container(data_or_path: bytes | Path, limits: Limits = DEFAULT_LIMITS
 
 
 def inspect_container(data_or_path: bytes | Path, limits: Limits = DEFAULT_LIMITS,
-                      keep: Iterable[str] = (), max_cells: int | None = None) -> Inspection:
+                      keep: Iterable[str] | Callable[[str], bool] = (),
+                      max_cells: int | None = None) -> Inspection:
     """Guard a zip-based workbook before any reader sees it
     (:func:`xlz.ooxml.guard.guard_package`, the same guard ``validate`` and ``fill``
     use), and hand back the small parts named in ``keep`` (up to :data:`KEEP_LIMIT`
@@ -272,7 +275,8 @@ def inspect_container(data_or_path: bytes | Path, limits: Limits = DEFAULT_LIMIT
     except OSError as exc:  # the file vanished or cannot be read
         reason = f"无法读取：{exc.strerror or exc}"
         return Inspection(("file.corrupt", reason), fields={"reason": reason})
-    return Inspection(None, package.names, package.parts, refusal=package.refusal)
+    return Inspection(None, package.names, package.parts, refusal=package.refusal,
+                      package=package)
 
 
 # --------------------------------------------------------------------------- expansion

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import os
 import re
 import zipfile
@@ -31,7 +32,9 @@ from xlz.io.intake import (
     misnamed,
     unsupported_member,
 )
+from xlz.ooxml.emptytail import stored_package, trim_empty_tail
 from xlz.ooxml.extent import Refusal, measured, refusal
+from xlz.ooxml.guard import Package
 from xlz.ooxml.limits import DEFAULT_LIMITS, Limits
 
 # The zip-bomb caps are xlz.ooxml.limits.Limits, the same for validate, fill and
@@ -42,6 +45,11 @@ MAX_PROPERTIES_SIZE: Final = 1024 * 1024  # docProps/custom.xml
 MAX_SHEET_CELLS: Final = 10_000_000
 
 _ZIP_FORMATS: Final = frozenset({"xlsx", "xlsm", "xltx", "xltm", "xlsb", "ods"})
+# The formats read from a repacked package with the sheets' empty tails cut
+# (:func:`trimmed_package`): the XML workbooks.
+_TRIMMED_FORMATS: Final = frozenset({"xlsx", "xlsm", "xltx", "xltm"})
+# A sheet part smaller than this is not worth a look for an empty tail.
+_TRIM_MIN: Final = 16 * 1024
 _CUSTOM_PROPS: Final = "docProps/custom.xml"
 _PROPS_PREFIX: Final = "xlz."
 
@@ -126,21 +134,56 @@ def saved_time(parts: Mapping[str, bytes]) -> dt.datetime | None:
 def _zip_properties(path: Path, limits: Limits = DEFAULT_LIMITS) -> dict[str, str]:
     """Guard the whole package (every part inflated under the caps before calamine sees
     any) and take the properties part from the guard's pass."""
-    return _guarded(path, limits, None)[0]
-
-
-def _guarded(path: Path, limits: Limits = DEFAULT_LIMITS,
-             max_cells: int | None = MAX_SHEET_CELLS) -> tuple[dict[str, str], Refusal | None]:
-    """:func:`_zip_properties`, and with ``max_cells`` what the extent check finds,
-    measured in the same pass (:func:`check_extents` without inflating the sheets
-    again). Only for a reader: measuring the city workbook's 100,000-row sheet just to
-    learn its properties (:func:`file_properties`) cost 2 s."""
     try:
         package = guard_workbook(path, path, limits, keep=(_CUSTOM_PROPS,),
+                                 keep_limit=MAX_PROPERTIES_SIZE)
+    except OSError as exc:
+        raise zip_error(path, exc) from exc
+    return properties_of(package.parts.get(_CUSTOM_PROPS))
+
+
+def reader_part(name: str) -> bool:
+    """Whether the guard keeps the part ``name`` for :func:`trimmed_package`: the XML
+    parts (a reader's; media and binaries are copied as they are)."""
+    return name.endswith((".xml", ".rels"))
+
+
+def _kept(name: str) -> bool:
+    return name == _CUSTOM_PROPS or reader_part(name)
+
+
+def _guarded(path: Path, limits: Limits = DEFAULT_LIMITS, max_cells: int | None = MAX_SHEET_CELLS
+             ) -> tuple[dict[str, str], Refusal | None, Package]:
+    """:func:`_zip_properties`, and with ``max_cells`` what the extent check finds,
+    measured in the same pass (:func:`check_extents` without inflating the sheets
+    again), and the guarded package with the parts :func:`trimmed_package` takes. Only
+    for a reader: measuring the city workbook's 100,000-row sheet just to learn its
+    properties (:func:`file_properties`) cost 2 s."""
+    try:
+        package = guard_workbook(path, path, limits, keep=_kept,
                                  keep_limit=MAX_PROPERTIES_SIZE, max_cells=max_cells)
     except OSError as exc:
         raise zip_error(path, exc) from exc
-    return properties_of(package.parts.get(_CUSTOM_PROPS)), package.refusal
+    return properties_of(package.parts.get(_CUSTOM_PROPS)), package.refusal, package
+
+
+def trimmed_package(package: Package) -> bytes | None:
+    """The guarded ``package`` as a stored zip in memory with its worksheet parts'
+    trailing empty rows cut (:func:`xlz.ooxml.emptytail.trim_empty_tail`): calamine
+    reads the same values from it without parsing a template's unused rows. None when
+    there is nothing to cut or any doubt (a part name twice in the archive, a local
+    header that disagrees): the file is read as it is."""
+    if package.duplicated:
+        return None
+    replaced: dict[str, bytes] = {}
+    for name, xml in package.parts.items():
+        if len(xml) >= _TRIM_MIN and name.startswith("xl/worksheets/") and name.endswith(".xml"):
+            trimmed = trim_empty_tail(xml)
+            if trimmed is not None:
+                replaced[name] = trimmed
+    if not replaced:
+        return None
+    return stored_package(package.buf, package.infos, package.parts, replaced)
 
 
 def file_properties(path: str | os.PathLike[str]) -> dict[str, str] | None:
@@ -247,13 +290,14 @@ def _calamine_error(path: Path, exc: Exception) -> InputError:
 NO_PRECHECK: Final = frozenset({"xls", "xlsb"})
 
 
-def calamine_sheets(path: str, wanted: frozenset[str] | None, by_content: bool = False
-                    ) -> tuple[dict[str, SheetValues], set[str]]:
+def calamine_sheets(path: str, wanted: frozenset[str] | None, by_content: bool = False,
+                    package: bytes | None = None) -> tuple[dict[str, SheetValues], set[str]]:
     """The worksheets of ``path`` (all, or those in ``wanted`` and the _xlz sheet) as
     values, and the names of the hidden ones. ``by_content``: the extension names
     another format than the content (calamine's ``from_path`` goes by the extension,
-    its file-like reader by the content). A module-level function: it may run in a
-    process of its own (:func:`xlz.io.boundary.in_own_process`)."""
+    its file-like reader by the content). ``package``: the bytes to read instead of the
+    file (:func:`trimmed_package`). A module-level function: it may run in a process of
+    its own (:func:`xlz.io.boundary.in_own_process`)."""
     import python_calamine as pc
 
     p = Path(path)
@@ -262,7 +306,9 @@ def calamine_sheets(path: str, wanted: frozenset[str] | None, by_content: bool =
     # calamine raises its own types and OS errors (named by _calamine_error), and a Rust
     # panic as a BaseException (the boundary's file.reader_crashed).
     with untrusted(p, "读取工作簿", known=lambda exc: _calamine_error(p, exc)):
-        if by_content:
+        if package is not None:
+            workbook = pc.CalamineWorkbook.from_filelike(io.BytesIO(package))
+        elif by_content:
             with open(path, "rb") as fh:
                 workbook = pc.CalamineWorkbook.from_filelike(fh)
         else:
@@ -284,19 +330,22 @@ def calamine_sheets(path: str, wanted: frozenset[str] | None, by_content: bool =
 def read_workbook(path: str | os.PathLike[str], *, sheets: Iterator[str] | None = None,
                   fmt: str | None = None, sha256: str | None = None,
                   properties: dict[str, str] | None = None,
-                  extents: Refusal | bool | None = False) -> WorkbookData:
+                  extents: Refusal | bool | None = False,
+                  package: Package | None = None) -> WorkbookData:
     """Read every sheet (or only ``sheets``) of a workbook. Raises InputError for files
     that are not usable workbooks; never modifies the file. ``sha256``: the file's hash
     when the caller already has it (the inbox hashes every submission while expanding).
     ``fmt`` and ``properties``: what a caller that has already guarded and inspected the
     package knows (see :func:`xlz.io.inbox.inspect_container`); ``extents``: what that
     guard pass found measuring the sheets (its ``max_cells`` was
-    :data:`MAX_SHEET_CELLS`): a refusal or None; False: not measured."""
+    :data:`MAX_SHEET_CELLS`): a refusal or None; False: not measured. ``package``: that
+    guard pass's package, its XML parts kept (:func:`reader_part`), for
+    :func:`trimmed_package`."""
     p = Path(path)
     fmt = fmt or classify(p)
     if properties is None and fmt in _ZIP_FORMATS and fmt != "ods":
         # .ods/.xls keep theirs elsewhere: None, not seen
-        properties, extents = _guarded(p)
+        properties, extents, package = _guarded(p)
     if fmt == "ods":
         try:
             guard_workbook(p, p)
@@ -310,7 +359,17 @@ def read_workbook(path: str | os.PathLike[str], *, sheets: Iterator[str] | None 
                 check_extents(p)
     wanted = None if sheets is None else frozenset(sheets)
     by_content = misnamed(p, fmt) is not None  # an .xls renamed .xlsx is still an .xls
-    if fmt in NO_PRECHECK:  # a native crash of the reader must cost this file only
+    read: tuple[dict[str, SheetValues], set[str]] | None = None
+    trimmed = (trimmed_package(package) if package is not None and fmt in _TRIMMED_FORMATS
+               and not by_content else None)
+    if trimmed is not None:
+        try:
+            read = calamine_sheets(str(p), wanted, package=trimmed)
+        except InputError:
+            read = None  # the file itself is read below, for its own message
+    if read is not None:
+        values, hidden = read
+    elif fmt in NO_PRECHECK:  # a native crash of the reader must cost this file only
         values, hidden = in_own_process(p, calamine_sheets, str(p), wanted, by_content)
     else:
         values, hidden = calamine_sheets(str(p), wanted, by_content)

@@ -67,7 +67,8 @@ class Package:
     names, the parts the caller asked to keep, and :meth:`read` for any other part."""
 
     def __init__(self, buf: bytes, infos: dict[str, zipfile.ZipInfo], parts: dict[str, bytes],
-                 limits: Limits, refusal: Refusal | None = None) -> None:
+                 limits: Limits, refusal: Refusal | None = None, duplicated: bool = False
+                 ) -> None:
         self.buf = buf
         self.infos = infos
         self.parts = parts
@@ -76,6 +77,8 @@ class Package:
         # reader must not see (xlz.ooxml.extent), else None. Found, not raised: the
         # caller refuses it at the point of its own reading where it always has.
         self.refusal = refusal
+        # A part name occurs twice in the archive (``infos`` holds the last copy).
+        self.duplicated = duplicated
 
     @property
     def names(self) -> frozenset[str]:
@@ -150,13 +153,13 @@ def guard_package(source: bytes | str | os.PathLike[str], limits: Limits = DEFAU
         if kept is not None:
             parts[name] = b"".join(kept)
         if whole is not None and max_cells is not None:
-            why = refusal(name, b"".join(whole), max_cells)
+            why = refusal(name, parts[name] if kept is not None else b"".join(whole), max_cells)
             if why is not None:
                 refused[name] = why
     # The first refused part in the archive's order (as a reader opening part by part
     # by name would meet it).
     found = next((refused[n] for n in last if n in refused), None)
-    return Package(buf, last, parts, limits, found)
+    return Package(buf, last, parts, limits, found, len(last) != len(infos))
 
 
 def _package_bytes(source: bytes | str | os.PathLike[str], limits: Limits) -> bytes:

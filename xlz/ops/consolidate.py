@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from xlz.ooxml.extent import Refusal
+    from xlz.ooxml.guard import Package
 
 
 def _guide_columns(guide: GuideInfo | None) -> dict[str, Any]:
@@ -210,7 +211,13 @@ def read_input(sub: Submission, limits: Limits = DEFAULT_LIMITS) -> Input:
     """One submission as values, or why not. Never raises for a bad file."""
     from xlz.io.inbox import inspect_container
     from xlz.io.intake import READABLE_FORMATS, WPS_SUFFIXES, InputError, zip_format
-    from xlz.io.read import MAX_SHEET_CELLS, properties_of, read_workbook, saved_time
+    from xlz.io.read import (
+        MAX_SHEET_CELLS,
+        properties_of,
+        read_workbook,
+        reader_part,
+        saved_time,
+    )
 
     with sub.path.open("rb") as fh:
         head = fh.read(4)
@@ -218,10 +225,13 @@ def read_input(sub: Submission, limits: Limits = DEFAULT_LIMITS) -> Input:
     properties: dict[str, str] | None = None
     saved: dt.datetime | None = None  # when the application saved it, if it says
     extents: Refusal | bool | None = False  # see read_workbook
+    package: Package | None = None
     if head == _ZIP_MAGIC:
         # The guard measures the sheets as it inflates them: the extent check then
         # costs no second inflation (~2 ms of a 200-row town file; bench/README.md).
-        seen = inspect_container(sub.path, limits, keep=_KEPT_PARTS, max_cells=MAX_SHEET_CELLS)
+        # It keeps the XML parts too: the reader repacks them (read.trimmed_package).
+        seen = inspect_container(sub.path, limits, max_cells=MAX_SHEET_CELLS,
+                                 keep=lambda name: name in _KEPT_PARTS or reader_part(name))
         if seen.problem is not None:
             return _problem(sub, seen.problem[0], **seen.fields)
         saved = saved_time(seen.parts)
@@ -234,9 +244,11 @@ def read_input(sub: Submission, limits: Limits = DEFAULT_LIMITS) -> Input:
             fmt = known
             if fmt != "ods":
                 properties = properties_of(seen.parts.get(_CUSTOM_PROPS))
+                package = seen.package
     try:
         data = read_workbook(sub.path, sheets=iter(_NEEDED_SHEETS), sha256=sub.sha256,
-                             fmt=fmt, properties=properties, extents=extents)
+                             fmt=fmt, properties=properties, extents=extents,
+                             package=package)
     except InputError as exc:
         return Input(sub.name, sub.sha256, sub.received, sub.received_from,
                      error_code=exc.code, error_message=exc.message, saved=saved)
