@@ -65,8 +65,6 @@ _LAST_PIECE: Final = re.compile(_CLOSED_ROWS)
 _DIGITS: Final = bytes.maketrans(b"23456789", b"11111111")
 _END: Final = b"</sheetData>"
 _WINDOW: Final = 1 << 16
-
-
 def trim_empty_tail(xml: bytes) -> bytes | None:
     """``xml`` (a worksheet part) without the rows after its last value, or None when
     there are none or they are not provably empty (see the module's docstring). The
@@ -127,14 +125,16 @@ def stored_package(buf: bytes, infos: Mapping[str, zipfile.ZipInfo],
     out: list[bytes] = []
     central: list[bytes] = []
     offset = 0
+    unpack, pack_local, pack_central = zr.LOCAL.unpack_from, zr.pack_local, zr.pack_central
     for name, info in infos.items():
-        try:
-            header = zr.local_header(buf, info.header_offset)
-        except ValueError:
+        at = info.header_offset
+        if at < 0 or at + zr.LOCAL.size > len(buf):
             return None
+        sig, _, _, method, dos_time, dos_date, _, _, _, name_length, _ = unpack(buf, at)
         raw = info.orig_filename.encode("utf-8" if info.flag_bits & zr.UTF8_FLAG else "cp437")
-        start = info.header_offset + zr.LOCAL.size
-        if header.method != info.compress_type or buf[start:start + header.name_length] != raw:
+        start = at + zr.LOCAL.size
+        if (sig != zr.LOCAL_SIG or method != info.compress_type
+                or buf[start:start + name_length] != raw):
             return None
         if name in replaced:
             data = replaced[name]
@@ -144,16 +144,16 @@ def stored_package(buf: bytes, infos: Mapping[str, zipfile.ZipInfo],
             crc, method, size = info.CRC, zipfile.ZIP_STORED, len(data)
         else:
             data = bytes(compressed_bytes(buf, info))
-            crc, method, size = info.CRC, info.compress_type, info.file_size
+            crc, size = info.CRC, info.file_size
         if len(data) > zr.ZIP64_LIMIT or size > zr.ZIP64_LIMIT or offset > zr.ZIP64_LIMIT:
             return None
-        encoded = name.encode("utf-8")
-        flags = 0 if encoded.isascii() else zr.UTF8_FLAG
-        dos_time, dos_date = zr.dos_datetime(*info.date_time)
-        local = zr.pack_local(flags, method, dos_time, dos_date, crc, len(data), size, encoded)
+        ascii = raw.isascii()
+        encoded = raw if ascii else name.encode("utf-8")
+        flags = 0 if ascii else zr.UTF8_FLAG
+        local = pack_local(flags, method, dos_time, dos_date, crc, len(data), size, encoded)
         out += (local, data)
-        central.append(zr.pack_central(flags, method, dos_time, dos_date, crc, len(data), size,
-                                       encoded, info.external_attr, offset))
+        central.append(pack_central(flags, method, dos_time, dos_date, crc, len(data), size,
+                                    encoded, info.external_attr, offset))
         offset += len(local) + len(data)
     directory = b"".join(central)
     out += (directory, zr.pack_end(len(central), len(directory), offset))
