@@ -163,3 +163,40 @@ def test_nested_archives_share_one_budget(tmp_path: Path) -> None:
     subs = [i for i in items if isinstance(i, Submission)]
     assert sum(s.size for s in subs) <= limits.total_bytes
     assert len(subs) < 3 and any(getattr(i, "code", "") == "file.archive_limit" for i in items)
+
+
+def test_properties_alone_inflate_only_their_part(town: Path, tmp_path: Path) -> None:
+    """file_properties (the check of an existing city workbook at --out, the add-in's
+    identity) reads one small part: only that part is inflated, under the same caps —
+    a huge sheet elsewhere is neither inflated nor a reason to fail — while the archive's
+    part count and encryption flags are checked as always, and the properties part
+    itself is still refused when it is a bomb or carries a DTD."""
+    from xlz.io.read import file_properties
+    from xlz.ooxml.guard import guard_package
+    from xlz.ooxml.limits import GuardError
+
+    expected = file_properties(town)
+    assert expected and expected["xlz.template"] == "town"
+    big = _replace_part(town, tmp_path / "big.xlsx", "xl/worksheets/sheet2.xml", padding=9)
+    with pytest.raises(GuardError):
+        guard_package(big)  # the whole package: refused (ratio)
+    _, peak = _bounded(lambda: file_properties(big))
+    assert file_properties(big) == expected
+    assert peak < 4 << 20  # the 9 MB sheet was never inflated
+    only = guard_package(big, keep=("docProps/custom.xml",),
+                         only="docProps/custom.xml".__eq__)
+    assert set(only.parts) == {"docProps/custom.xml"}
+    bomb = _replace_part(town, tmp_path / "props-bomb.xlsx", "docProps/custom.xml",
+                         padding=9)
+    assert file_properties(bomb) is None
+    with zipfile.ZipFile(town) as zf:
+        custom = zf.read("docProps/custom.xml")
+    dtd = _replace_part(town, tmp_path / "props-dtd.xlsx", "docProps/custom.xml",
+                        custom.replace(b"?>", b'?><!DOCTYPE p [<!ENTITY a "a">]>', 1))
+    assert file_properties(dtd) is None
+    encrypted = bytearray(big.read_bytes())
+    end = zr.end_record(encrypted, encrypted.rfind(zr.EOCD_MAGIC))
+    flags = end.directory_offset + 8  # the first central record's general purpose flags
+    encrypted[flags] |= 1
+    (tmp_path / "enc.xlsx").write_bytes(bytes(encrypted))
+    assert file_properties(tmp_path / "enc.xlsx") is None

@@ -48,11 +48,12 @@ def guard_error(exc: GuardError, path: str | os.PathLike[str]) -> InputError:
 def guard_workbook(source: bytes | str | os.PathLike[str], path: str | os.PathLike[str],
                    limits: Limits = DEFAULT_LIMITS,
                    keep: Iterable[str] | Callable[[str], bool] = (),
-                   keep_limit: int = KEEP_LIMIT, max_cells: int | None = None) -> Package:
+                   keep_limit: int = KEEP_LIMIT, max_cells: int | None = None,
+                   only: Callable[[str], bool] | None = None) -> Package:
     """:func:`~xlz.ooxml.guard.guard_package` for the workbook at ``path`` (``source``
     is its bytes when the caller has read them, else the path again); a refusal is an
     :class:`InputError` naming ``path``."""
     try:
-        return guard_package(source, limits, keep, keep_limit, max_cells)
+        return guard_package(source, limits, keep, keep_limit, max_cells, only)
     except GuardError as exc:
         raise guard_error(exc, path) from exc

@@ -98,13 +98,20 @@ class Package:
 
 def guard_package(source: bytes | str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS,
                   keep: Iterable[str] | Callable[[str], bool] = (),
-                  keep_limit: int = KEEP_LIMIT, max_cells: int | None = None) -> Package:
+                  keep_limit: int = KEEP_LIMIT, max_cells: int | None = None,
+                  only: Callable[[str], bool] | None = None) -> Package:
     """Inflate every part of the zip package ``source`` (its bytes or its path) under
     ``limits``, refusing a DTD at the start of any XML part, and keep whole the parts
     named in ``keep`` (names, or a test on the name) up to ``keep_limit`` bytes each.
     ``max_cells``: also measure the worksheet and shared-strings parts on the way
     (:func:`xlz.ooxml.extent.refusal`), the answer in :attr:`Package.refusal` — one
     inflation of the sheets instead of a second one for the extent check.
+
+    ``only``: inflate just the parts it accepts (a caller that reads nothing else, and
+    hands the package to no reader: the properties of an existing city workbook, whose
+    100 MB sheet would otherwise be inflated to learn one small part). The archive's
+    structure, part count and encryption flags are checked as always; another part
+    read later through :meth:`Package.read` is inflated then, under the same caps.
 
     Raises :class:`~xlz.ooxml.limits.LimitExceeded`, :class:`~xlz.ooxml.limits.UnsafeXml`,
     :class:`~xlz.ooxml.limits.Encrypted`, :class:`~xlz.ooxml.limits.UnsupportedMethod`
@@ -131,6 +138,8 @@ def guard_package(source: bytes | str | os.PathLike[str], limits: Limits = DEFAU
         name = info.filename
         if info.flag_bits & ENCRYPTED_FLAG:
             raise Encrypted("文件已加密", name)
+        if only is not None and not only(name):
+            continue
         kept: list[bytes] | None = [] if wanted(name) else None
         # The whole part, only while it is measured.
         whole: list[bytes] | None = (
