@@ -266,3 +266,103 @@ def test_a_name_of_zero_width_spaces_is_no_entry() -> None:
     sheets = {projects.name: SheetValues(projects.name, [list(projects.headers), *body])}
     validation = validate_with_columns(sheets, PLAN)[0]
     assert [r.row for r in validation.records["project"]] == [2, 5]
+
+
+def _fields(record: Record) -> tuple[Any, ...]:
+    # repr: ±0.0 and NaN told apart and matched alike; items: the keys' order too.
+    return (record.sheet, record.row, repr(list(record.raw.items())),
+            repr(list(record.values.items())), record.errors, record.warnings)
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(data=st.data())
+def test_column_records_are_the_plain_records(data: st.DataObject) -> None:
+    """The validator's records made of its columns (ColumnRecord) equal, field by field,
+    the plain Records the reference path makes, compare equal to them both ways and
+    pickle as them."""
+    import pickle
+
+    from xlz.core.validator import ColumnRecord
+
+    sheets = {}
+    for sheet in ENTRY_SHEETS:
+        body = data.draw(_sheet_rows(len(sheet.headers)))
+        sheets[sheet.name] = SheetValues(sheet.name, [list(sheet.headers), *body])
+    plain = validate_with_columns(sheets, PLAN, cache=PlanCache(PLAN, columnwise=False))[0]
+    made = validate_with_columns(sheets, PLAN)[0]
+    for key, records in plain.records.items():
+        assert {type(r) for r in records} <= {Record}
+        lazy = made.records[key]
+        assert {type(r) for r in lazy} <= {ColumnRecord}
+        assert [_fields(r) for r in lazy] == [_fields(r) for r in records]
+        for one, other in zip(lazy, records, strict=True):
+            if "nan" not in repr(one.raw):  # NaN is not equal to itself
+                assert one == other and other == one
+            sent = pickle.loads(pickle.dumps(one))
+            assert type(sent) is Record and _fields(sent) == _fields(other)
+
+
+def test_a_column_record_keeps_what_is_changed() -> None:
+    """A ColumnRecord's dicts, once read, are its own: a change stays, is seen by the
+    next reader, in comparisons and pickles; the other records are untouched."""
+    import copy
+    import dataclasses
+    import pickle
+
+    from xlz.core.validator import ColumnRecord, RecordColumns
+
+    store = RecordColumns(("name", "seq"), [["甲", "乙"], [1.0, None]], ("name", "seq"),
+                          [["甲", "乙"], [1, None]])
+    one, two = ColumnRecord("项目信息", 2, store, 0), ColumnRecord("项目信息", 3, store, 1, 1)
+    assert (one.raw, one.values, two.values, two.errors, two.ok) == \
+        ({"name": "甲", "seq": 1.0}, {"name": "甲", "seq": 1}, {"name": "乙", "seq": None}, 1,
+         False)
+    one.values["name"] = "丙"
+    one.raw["note"] = "x"
+    two.values = {"name": "丁"}
+    one.errors += 1
+    assert one.values == {"name": "丙", "seq": 1} and one.raw == {"name": "甲", "seq": 1.0,
+                                                               "note": "x"}
+    assert two.values == {"name": "丁"}
+    assert ColumnRecord("项目信息", 2, store, 0).values == {"name": "甲", "seq": 1}
+    plain = Record("项目信息", 2, {"name": "甲", "seq": 1.0, "note": "x"},
+                   {"name": "丙", "seq": 1}, 1)
+    assert one == plain and plain == one and one != ColumnRecord("项目信息", 2, store, 0)
+    for sent in (pickle.loads(pickle.dumps(one)), copy.copy(one), copy.deepcopy(one)):
+        assert type(sent) is Record and sent == plain
+    assert dataclasses.asdict(one) == dataclasses.asdict(plain)
+    again = dataclasses.replace(one, errors=0)
+    assert again == dataclasses.replace(plain, errors=0) and again.raw is one.raw
+    assert dataclasses.replace(two) == Record("项目信息", 3, {"name": "乙", "seq": None},
+                                              {"name": "丁"}, 1)
+    try:
+        hash(one)
+        raise AssertionError("a record is not hashable")
+    except TypeError:
+        pass
+
+
+def test_values_read_before_they_are_parsed() -> None:
+    """Read between read_records and check_cells, a record's values are empty, as a
+    plain Record's are there; check_cells then gives it its parsed values."""
+    from xlz.core import validator
+    from xlz.core.findings import Report
+
+    projects = ENTRY_SHEETS[0]
+    at = {c.key: i for i, c in enumerate(projects.columns)}
+    rows = []
+    for n in range(3):
+        row: list[Any] = [None] * len(projects.headers)
+        row[at["name"]], row[at["category"]], row[at["seq"]] = f"项目{n}", "科创类", float(n)
+        rows.append(row)
+    values = SheetValues(projects.name, [list(projects.headers), *rows])
+    for columnwise in (True, False):
+        checker = validator._SheetChecker(projects, PlanCache(PLAN, columnwise=columnwise),
+                                          values, Report(), None)
+        offset = checker.locate_columns()
+        assert offset is not None
+        records = checker.read_records(offset)
+        assert records[1].values == {} and records[1].raw["name"] == "项目1"
+        checker.check_cells(records)
+        assert [(r.values["name"], r.values["seq"], r.values["category"]) for r in records] \
+            == [("项目0", 0, "科创类"), ("项目1", 1, "科创类"), ("项目2", 2, "科创类")]

@@ -67,6 +67,88 @@ class Record:
         return self.errors == 0
 
 
+class RecordColumns:
+    """The cells of a sheet's records, column by column: record ``i``'s ``raw`` is
+    ``raw_keys[j]: raw_columns[j][i]`` and its ``values`` ``value_keys[j]:
+    value_columns[j][i]``; ``parsed``: whether the values are there yet (the validator
+    reads the cells before it parses them). What :class:`ColumnRecord` makes its dicts
+    of."""
+
+    __slots__ = ("early", "parsed", "raw_columns", "raw_keys", "value_columns", "value_keys")
+
+    def __init__(self, raw_keys: tuple[str, ...], raw_columns: list[list[CellValue]],
+                 value_keys: tuple[str, ...] | None = None,
+                 value_columns: list[list[Any]] | None = None) -> None:
+        self.raw_keys = raw_keys
+        self.raw_columns = raw_columns
+        self.parsed = value_keys is not None
+        self.value_keys: tuple[str, ...] = value_keys or ()
+        self.value_columns: list[list[Any]] = value_columns or []
+        self.early = False  # a record's values were read before they were parsed
+
+    def parse(self, value_keys: tuple[str, ...], value_columns: list[list[Any]]) -> None:
+        """The values, once parsed."""
+        self.value_keys, self.value_columns, self.parsed = value_keys, value_columns, True
+
+
+class ColumnRecord(Record):
+    """A :class:`Record` whose ``raw`` and ``values`` dicts are made from its sheet's
+    columns (``columns``, at ``index``) when first read, then kept (and changed, if
+    changed) like any record's: a consolidation moves and counts most records through
+    their columns and never opens the dicts of most of them. It equals, and pickles
+    as, the plain Record it stands for. (``raw`` and ``values`` given, as
+    :func:`dataclasses.replace` gives them, it is a record of those dicts.)"""
+
+    __slots__ = ("columns", "index")
+
+    def __init__(self, sheet: str, row: int, columns: RecordColumns | None = None,
+                 index: int = 0, errors: int = 0, warnings: int = 0,
+                 raw: dict[str, CellValue] | None = None,
+                 values: dict[str, Any] | None = None) -> None:
+        # Record.__init__ is skipped on purpose: raw and values stay unset until read.
+        self.sheet = sheet
+        self.row = row
+        self.errors = errors
+        self.warnings = warnings
+        self.columns = columns
+        self.index = index
+        if columns is None:
+            self.raw = {} if raw is None else raw
+            self.values = {} if values is None else values
+
+    def __getattr__(self, name: str) -> Any:
+        # Called only when normal look-up fails, i.e. for a slot not yet filled.
+        if name != "raw" and name != "values":
+            raise AttributeError(name)
+        columns, i = self.columns, self.index
+        if columns is None:  # a record of given dicts, one of them deleted
+            raise AttributeError(name)
+        if name == "raw":
+            self.raw = {k: c[i] for k, c in
+                        zip(columns.raw_keys, columns.raw_columns, strict=True)}
+            return self.raw
+        if not columns.parsed:  # not yet: an empty dict, as a fresh Record's
+            columns.early = True
+            self.values = {}
+        else:
+            self.values = {k: c[i] for k, c in
+                           zip(columns.value_keys, columns.value_columns, strict=True)}
+        return self.values
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Record):
+            return NotImplemented
+        return (self.sheet, self.row, self.raw, self.values, self.errors, self.warnings) == \
+            (other.sheet, other.row, other.raw, other.values, other.errors, other.warnings)
+
+    __hash__ = None  # type: ignore[assignment]  # as Record's: mutable, compared by value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Sent on (to a process, by an API user): as the plain Record it stands for.
+        return (Record, (self.sheet, self.row, self.raw, self.values, self.errors,
+                         self.warnings))
+
+
 @dataclass(slots=True)
 class Validation:
     """What :func:`validate_values` found: the report and the records of each entry sheet."""
@@ -233,6 +315,7 @@ class _SheetChecker:
         self._cell_plan: list[tuple[Column, str, _Cache | None]] | None = None
         # The records read_records made last, and their cells by column key.
         self._read: tuple[list[Record], dict[str, list[CellValue]]] = ([], {})
+        self._store: RecordColumns | None = None  # the columns of those records
         self._checked: list[Record] | None = None  # the records value_columns are of
 
     def finding(self, rule: Rule, record: Record | None, col_key: str | None, value: CellValue,
@@ -294,13 +377,19 @@ class _SheetChecker:
         kept = _entry_rows(every, significant)
         picked = every if len(kept) == len(every) else [every[i] for i in kept]
         start = first_row + offset + 1
-        # Every cells tuple has one value per key (strict zips cost a quarter more here).
-        records = [Record(name, start + i, dict(zip(keys, cells, strict=False)), {})
-                   for i, cells in zip(kept, picked, strict=True)]
         # The same cells column by column, for check_cells.
         columns = zip(*picked, strict=True) if picked else ([] for _ in keys)
-        self._read = (records, {key: list(column) for key, column
-                                in zip(keys, columns, strict=True)})
+        read = {key: list(column) for key, column in zip(keys, columns, strict=True)}
+        records: list[Record]
+        if self.cache.columnwise:
+            # Records of the columns: their dicts are made only if something reads them.
+            store = self._store = RecordColumns(tuple(keys), list(read.values()))
+            records = [ColumnRecord(name, start + i, store, j) for j, i in enumerate(kept)]
+        else:
+            # Every cells tuple has one value per key (strict zips cost a quarter more).
+            records = [Record(name, start + i, dict(zip(keys, cells, strict=False)), {})
+                       for i, cells in zip(kept, picked, strict=True)]
+        self._read = (records, read)
         return records
 
     def _judge(self, col: Column, raw: CellValue) -> tuple[str, Any]:
@@ -349,12 +438,29 @@ class _SheetChecker:
             raws = self.raw_columns[key] = read[key] if read is not None else \
                 [r.raw[key] for r in records]
             judged = self._judge_column(col, cache, raws) if columnwise else None
-            parsed, bad = judged or self._judge_cells(col, cache, raws)
+            if judged is None:
+                parsed, bad = self._judge_cells(col, cache, raws)
+            else:
+                parsed, bad, same = judged
+                if same is not raws and read is not None:  # the same cells, shared
+                    raws = self.raw_columns[key] = read[key] = same
             parsed_columns.append(parsed)
             for i, state, value in bad:
                 problems.setdefault(i, []).append((col, key, raws[i], state, value))
-        for record, row in zip(records, zip(*parsed_columns, strict=True), strict=True):
-            record.values = dict(zip(keys, row, strict=False))  # one value per key
+        store = self._store
+        if read is not None and columnwise and store is not None:
+            store.raw_columns = list(read.values())
+            store.parse(tuple(keys), parsed_columns)
+            if store.early:  # an empty values dict read before: made anew, as below
+                for record in records:
+                    try:
+                        del record.values
+                    except AttributeError:
+                        pass
+                store.early = False
+        else:
+            for record, row in zip(records, zip(*parsed_columns, strict=True), strict=True):
+                record.values = dict(zip(keys, row, strict=False))  # one value per key
         self.value_columns = (tuple(keys), parsed_columns)
         self._checked = records
         return problems
@@ -377,11 +483,12 @@ class _SheetChecker:
                         if not (state == "ok" or (state == "blank" and blank is _OK_NONE))]
 
     def _judge_column(self, col: Column, cache: _Cache, raws: list[CellValue]
-                      ) -> tuple[list[Any], list[tuple[int, str, Any]]] | None:
+                      ) -> tuple[list[Any], list[tuple[int, str, Any]], list[CellValue]] | None:
         """:meth:`_judge_cells` for a column of one type (and empty cells): each
         distinct value judged once, then mapped back onto the cells in C. None for a
         column this cannot take (mixed types; values that are equal but mean different
-        things: ±0.0, aware datetimes).
+        things: ±0.0, aware datetimes). Third: the cells, equal text as one object
+        where that is cheap (choices), which a pickle then sends once.
 
         Text in a free-text or telephone column is mostly distinct (names, numbers),
         so judging each value once saves little there; instead the column's values are
@@ -407,7 +514,7 @@ class _SheetChecker:
                     bad = [(i, "blank", None) for i, v in enumerate(raws) if v is None] \
                         if has_none and required else []
                     # The typed column itself: one list for both (a pickle sends it once).
-                    return raws, bad
+                    return raws, bad, raws
         elif cls is float and 0.0 in distinct:
             # One entry stands for 0.0 and -0.0 alike (equal, and never cached): fine
             # where both mean the same (a count of 0), not where the sign is kept.
@@ -421,13 +528,24 @@ class _SheetChecker:
         if has_none:
             outcome_of[None] = _BLANK if required else _OK_NONE
         parsed_of = {v: o[1] for v, o in outcome_of.items()}
-        parsed = list(map(parsed_of.__getitem__, raws))
+        same = raws
+        if cls is str:
+            # Each cell is a str object of its own (as read); a choice repeats down a
+            # column, and as typed it is mostly the choice itself: then one list of the
+            # parsed objects stands for both, else the cells share one object per text.
+            if all(p.__class__ is v.__class__ and p == v for v, p in parsed_of.items()):
+                parsed = same = list(map(parsed_of.__getitem__, raws))
+            else:
+                same = list(map({v: v for v in outcome_of}.__getitem__, raws))
+                parsed = list(map(parsed_of.__getitem__, raws))
+        else:
+            parsed = list(map(parsed_of.__getitem__, raws))
         failing = {v: o for v, o in outcome_of.items()
                    if not (o[0] == "ok" or (o[0] == "blank" and not required))}
         if not failing:
-            return parsed, []
+            return parsed, [], same
         return parsed, [(i, o[0], o[1]) for i, v in enumerate(raws)
-                        if (o := failing.get(v)) is not None]
+                        if (o := failing.get(v)) is not None], same
 
     def _judge_and_keep(self, col: Column, cache: _Cache, raw: CellValue) -> tuple[str, Any]:
         outcome = self._judge(col, raw)
@@ -633,10 +751,13 @@ def _check_carrier_references(validation: Validation, checkers: dict[str, _Sheet
     if projects is None or "carrier" not in checkers:
         return
     rule = RULES["project.carrier.refers_to"]
-    known = {match_key(r.values["name"]) for r in validation.records.get("carrier", [])
-             if isinstance(r.values.get("name"), str)}
-    for record in validation.records.get("project", []):
-        carrier = record.values.get("carrier")
+    # Through the columns the checks made, where they made them: no record is opened.
+    carriers = validation.records.get("carrier", [])
+    names = checkers["carrier"]._columns_of(carriers)[0]("name")
+    known = {match_key(name) for name in names if isinstance(name, str)}
+    records = validation.records.get("project", [])
+    for record, carrier in zip(records, projects._columns_of(records)[0]("carrier"),
+                               strict=True):
         if isinstance(carrier, str) and match_key(carrier) not in known:
             projects.finding(rule, record, "carrier", record.raw["carrier"])
 
@@ -694,11 +815,17 @@ def validate_with_columns(
         records, header_row = checker.run()
         validation.records[sheet.key] = records
         if records:
-            raw_keys = tuple(records[0].raw)
             value_keys, value_columns = checker.value_columns
-            made[sheet.key] = SheetColumns(
-                raw_keys, [checker.raw_columns.get(k) or [r.raw[k] for r in records]
-                           for k in raw_keys], value_keys, value_columns)
+            if checker._read[0] is records:  # the columns as read: no record is opened
+                read = checker._read[1]
+                made[sheet.key] = SheetColumns(
+                    tuple(read), [checker.raw_columns.get(k) or column
+                                  for k, column in read.items()], value_keys, value_columns)
+            else:  # pragma: no cover - run() checks the records it read
+                raw_keys = tuple(records[0].raw)
+                made[sheet.key] = SheetColumns(
+                    raw_keys, [checker.raw_columns.get(k) or [r.raw[k] for r in records]
+                               for k in raw_keys], value_keys, value_columns)
         if header_row is not None:
             validation.header_rows[sheet.key] = header_row
             validation.columns[sheet.key] = dict(checker.col_index)

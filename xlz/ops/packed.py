@@ -4,7 +4,8 @@ A consolidation worker sends ~200 records per file to the parent; as pickled dic
 is two dicts of ~20 entries per record, built on one side and rebuilt on the other
 (≈ 3 ms per file, a sixth of the work). Most of them are never opened in the parent:
 the worker has already counted them and written their 项目信息库 rows
-(:mod:`xlz.ops.pool`). So a sheet's records travel as one column per key, and each
+(:mod:`xlz.ops.pool`). So a sheet's records travel as one column per key, and come
+back as :class:`~xlz.core.validator.ColumnRecord`, as the validator made them: each
 record's ``raw`` and ``values`` dicts are rebuilt only when something reads them —
 a superseded file's diff, a rejected file's 问题清单 lines, an API user. Everything
 else about a :class:`~xlz.core.validator.Record` is unchanged.
@@ -22,7 +23,7 @@ from xlz.core.cells import CellValue
 from xlz.core.consolidation import Row
 from xlz.core.entries import EntrySheet, Kind
 from xlz.core.roundrecord import dates_as_text, entry_block, entry_rows
-from xlz.core.validator import Record
+from xlz.core.validator import ColumnRecord, Record, RecordColumns
 
 Packed = tuple[str, list[int], list[int], list[int], tuple[str, ...], list[list[Any]],
                tuple[str, ...], list[list[Any]]]
@@ -95,62 +96,10 @@ def unpack(packed: Packed | list[Record]) -> list[Record]:
         return packed
     sheet, rows, errors, warnings, raw_keys, raw_columns, value_keys, value_columns = packed
     made: dict[int, dt.date] = {}
-    store = _Columns(raw_keys, [_dates(c, made) for c in raw_columns], value_keys,
-                     [_dates(c, made) for c in value_columns])
-    return [_LazyRecord(sheet, row, e, w, store, i)
+    store = RecordColumns(raw_keys, [_dates(c, made) for c in raw_columns], value_keys,
+                          [_dates(c, made) for c in value_columns])
+    return [ColumnRecord(sheet, row, store, i, e, w)
             for i, (row, e, w) in enumerate(zip(rows, errors, warnings, strict=True))]
-
-
-class _Columns:
-    __slots__ = ("raw_columns", "raw_keys", "value_columns", "value_keys")
-
-    def __init__(self, raw_keys: tuple[str, ...], raw_columns: list[list[CellValue]],
-                 value_keys: tuple[str, ...], value_columns: list[list[Any]]) -> None:
-        self.raw_keys = raw_keys
-        self.raw_columns = raw_columns
-        self.value_keys = value_keys
-        self.value_columns = value_columns
-
-
-class _LazyRecord(Record):
-    """A :class:`Record` whose ``raw`` and ``values`` are filled in on first access."""
-
-    __slots__ = ("_index", "_store")
-
-    def __init__(self, sheet: str, row: int, errors: int, warnings: int, store: _Columns,
-                 index: int) -> None:
-        # Record.__init__ is skipped on purpose: raw and values stay unset until read.
-        self.sheet = sheet
-        self.row = row
-        self.errors = errors
-        self.warnings = warnings
-        self._store = store
-        self._index = index
-
-    def __getattr__(self, name: str) -> Any:
-        # Called only when normal look-up fails, i.e. for a slot not yet filled.
-        if name not in ("raw", "values"):
-            raise AttributeError(name)
-        store, i = self._store, self._index
-        if name == "raw":
-            self.raw = {k: c[i] for k, c in zip(store.raw_keys, store.raw_columns, strict=True)}
-            return self.raw
-        self.values = {k: c[i] for k, c in
-                       zip(store.value_keys, store.value_columns, strict=True)}
-        return self.values
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Record):
-            return NotImplemented
-        return (self.sheet, self.row, self.raw, self.values, self.errors, self.warnings) == \
-            (other.sheet, other.row, other.raw, other.values, other.errors, other.warnings)
-
-    __hash__ = None  # type: ignore[assignment]  # as Record's: mutable, compared by value
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Sent on again (by an API user): as the plain Record it stands for.
-        return (Record, (self.sheet, self.row, self.raw, self.values, self.errors,
-                         self.warnings))
 
 
 def entry_rows_from_columns(sheet: EntrySheet, rows: Sequence[Row], seq: dict[int, int]
@@ -174,7 +123,7 @@ def entry_rows_from_columns(sheet: EntrySheet, rows: Sequence[Row], seq: dict[in
         first = group[0]
         prefix = (first.town.code, first.town.short, seq[id(first.file)], first.record.sheet)
         where = {k: j for j, k in enumerate(store.value_keys)}
-        picks = [r._index for r in records]  # type: ignore[attr-defined]
+        picks = [r.index for r in records]  # type: ignore[attr-defined]
         nothing = [None] * len(records)
         columns = [nothing if k not in where else
                    [store.value_columns[where[k]][i] for i in picks] for k in keys]
@@ -196,7 +145,7 @@ def entry_block_from_columns(sheet: EntrySheet, records: Sequence[Record]
     store = _store_of(records)
     if store is None:
         return entry_block(sheet, records)
-    picks = [r._index for r in records]  # type: ignore[attr-defined]
+    picks = [r.index for r in records]  # type: ignore[attr-defined]
     whole = picks == list(range(len(store.value_columns[0]))) if store.value_columns \
         else False
     where = {k: j for j, k in enumerate(store.value_keys)}
@@ -208,14 +157,13 @@ def entry_block_from_columns(sheet: EntrySheet, records: Sequence[Record]
     return entry_block(sheet, records, columns)
 
 
-def _store_of(records: Sequence[Record]) -> _Columns | None:
-    """The one column store all of ``records`` read from, or None."""
+def _store_of(records: Sequence[Record]) -> RecordColumns | None:
+    """The one column store, its values parsed, all of ``records`` read from, or None."""
     first = records[0] if records else None
-    if type(first) is not _LazyRecord:
+    if type(first) is not ColumnRecord:
         return None
-    store = first._store
-    if any(type(r) is not _LazyRecord or r._store is not store
-           for r in records):
+    store = first.columns
+    if store is None or not store.parsed or any(type(r) is not ColumnRecord or r.columns is not store
+                                       for r in records):
         return None
     return store
-
