@@ -15,8 +15,14 @@ import pytest
 
 from tests.xlz_books import build, make_rows, parts, sheet_parts
 from xlz.io.intake import InputError
-from xlz.io.read import _guarded, calamine_sheets, read_workbook, trimmed_package
-from xlz.ooxml.emptytail import stored_package, trim_empty_tail
+from xlz.io.read import (
+    GridChanged,
+    _guarded,
+    calamine_sheets,
+    read_workbook,
+    trimmed_package,
+)
+from xlz.ooxml.emptytail import sheet_names, stored_package, trim_empty_tail
 
 HEAD = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="http://'
         b'schemas.openxmlformats.org/spreadsheetml/2006/main"><dimension ref="A1:C9"/>'
@@ -28,7 +34,14 @@ TAIL = b'</sheetData><pageMargins left="0.7" right="0.7"/></worksheet>'
 EMPTY_ROW = b'<row r="%d" spans="3:3"><c r="C%d" s="1"><f t="shared" si="0"/><v></v></c></row>'
 
 # A value the grammar must never let through: the test of "no row holding a value cut".
-_VALUE = re.compile(rb"<v[^>]*>[^<]|<is[\s>/]|t=[\"'](?:str|b|e|d|inlineStr)[\"']|CDATA")
+# (An empty t="str" is cut: the reader checks where it was, see the reader's tests.)
+_VALUE = re.compile(rb"<v[^>]*>[^<]|<is[\s>/]|t=[\"'](?:b|e|d|inlineStr)[\"']|t='str'|CDATA")
+
+
+def trimmed_xml(xml: bytes) -> bytes | None:
+    """:func:`trim_empty_tail`'s part, or None."""
+    trim = trim_empty_tail(xml)
+    return None if trim is None else trim.xml
 
 
 def sheet(*rows: bytes) -> bytes:
@@ -64,19 +77,19 @@ def assert_safe(original: bytes, trimmed: bytes | None) -> bytes:
 
 def test_the_template_tail_is_cut_exactly() -> None:
     xml = sheet(empty_rows(3, 1001))
-    assert trim_empty_tail(xml) == HEAD + VALUES + TAIL
+    assert trimmed_xml(xml) == HEAD + VALUES + TAIL
 
 
 def test_a_short_tail_and_one_long_enough_for_several_windows() -> None:
     for last in (3, 40, 5000):
         xml = sheet(empty_rows(3, last))
-        assert trim_empty_tail(xml) == HEAD + VALUES + TAIL, last
+        assert trimmed_xml(xml) == HEAD + VALUES + TAIL, last
 
 
 def test_no_tail_nothing_to_cut() -> None:
-    assert trim_empty_tail(sheet()) is None
-    assert trim_empty_tail(HEAD + TAIL) is None
-    assert trim_empty_tail(b"<worksheet><sheetData/></worksheet>") is None
+    assert trimmed_xml(sheet()) is None
+    assert trimmed_xml(HEAD + TAIL) is None
+    assert trimmed_xml(b"<worksheet><sheetData/></worksheet>") is None
 
 
 @pytest.mark.parametrize("row", [
@@ -93,7 +106,7 @@ def test_no_tail_nothing_to_cut() -> None:
 ])
 def test_writers_variants_of_an_empty_row_are_cut(row: bytes) -> None:
     xml = sheet(empty_rows(3, 400), row, empty_rows(501, 520))
-    assert trim_empty_tail(xml) == HEAD + VALUES + TAIL
+    assert trimmed_xml(xml) == HEAD + VALUES + TAIL
 
 
 # Each: a row that is not provably empty, placed in the middle of the tail. What is after
@@ -107,7 +120,13 @@ HOSTILE = [
     b'<row r="500"><c r="C500"><v><![CDATA[x]]></v></c></row>',
     b'<row r="500"><c r="C500"><v><![CDATA[]]></v></c></row>',
     b'<row r="500"><!-- x --><c r="C500"/></row>',
-    b'<row r="500"><c r="C500" t="str"><f>A1</f><v></v></c></row>',
+    b'<row r="500"><c r="C500" t="str"><f>A1</f><v>x</v></c></row>',
+    b'<row r="500"><c r="C500" t="str"><f>A1</f><v> </v></c></row>',
+    b"<row r='500'><c r='C500' t='str'><v></v></c></row>",
+    b'<row r="500"><c r="C500" t = "str"><v></v></c></row>',
+    b'<row r="500"><c t="str"><v></v></c></row>',
+    b'<row r="500"><c r="C500" r="D500" t="str"><v></v></c></row>',
+    b'<row r="500"><c r="C500" t="str"><is><t>x</t></is></c></row>',
     b'<row r="500"><c r="C500" t="b"><v></v></c></row>',
     b'<row r="500"><c r="C500" t="e"/></row>',
     b'<row r="500"><c r="C500" t="zz"><v></v></c></row>',
@@ -128,7 +147,7 @@ HOSTILE = [
 def test_a_row_not_provably_empty_is_never_cut(row: bytes) -> None:
     before = empty_rows(3, 400) + row
     xml = sheet(before, empty_rows(501, 520))
-    got = trim_empty_tail(xml)
+    got = trimmed_xml(xml)
     assert got is not None
     # Kept with everything before it; what is cut is some of the empty rows after it (a
     # row with no end tag of its own takes the next row with it).
@@ -139,21 +158,21 @@ def test_a_row_not_provably_empty_is_never_cut(row: bytes) -> None:
 @pytest.mark.parametrize("row", HOSTILE)
 def test_as_the_last_row_nothing_is_cut(row: bytes) -> None:
     xml = sheet(empty_rows(3, 400), row)
-    assert trim_empty_tail(xml) is None
+    assert trimmed_xml(xml) is None
 
 
 def test_a_value_in_the_last_row() -> None:
     xml = sheet(empty_rows(3, 400), b'<row r="401"><c r="A401"><v>3</v></c></row>')
-    assert trim_empty_tail(xml) is None
+    assert trimmed_xml(xml) is None
 
 
 def test_a_comment_or_a_second_end_of_the_rows() -> None:
     tail = empty_rows(3, 100)
-    assert trim_empty_tail(HEAD + VALUES + tail + b"<!-- x -->" + TAIL) is None
+    assert trimmed_xml(HEAD + VALUES + tail + b"<!-- x -->" + TAIL) is None
     # The last </sheetData> is taken: one in a comment after it leaves nothing to cut.
     xml = HEAD + VALUES + tail + TAIL.replace(b"</worksheet>",
                                               b"<!-- </sheetData> --></worksheet>")
-    assert trim_empty_tail(xml) is None
+    assert trimmed_xml(xml) is None
 
 
 def test_random_tails_never_lose_a_value() -> None:
@@ -169,7 +188,7 @@ def test_random_tails_never_lose_a_value() -> None:
         body = b"".join(k % ((i + 3, i + 3) if k.count(b"%d") == 2 else (i + 3,))
                         for i, k in enumerate(rows))
         xml = sheet(body)
-        got = trim_empty_tail(xml)
+        got = trimmed_xml(xml)
         cut = assert_safe(xml, got)
         holding = [i for i, k in enumerate(rows) if _VALUE.search(k)]
         expected = b"".join(k % ((i + 3, i + 3) if k.count(b"%d") == 2 else (i + 3,))
@@ -189,38 +208,36 @@ def _entry_parts(path: Path) -> dict[str, bytes]:
 def test_the_xlsxwriter_template_tails_are_cut(tmp_path: Path) -> None:
     path = build(tmp_path / "town.xlsx", make_rows(30))
     for name, xml in _entry_parts(path).items():
-        got = trim_empty_tail(xml)
+        got = trimmed_xml(xml)
         assert got is not None, name
         cut = assert_safe(xml, got)
         assert cut.count(b"<row") > 100, name
 
 
-@pytest.mark.libreoffice
-def test_a_libreoffice_saved_workbook(tmp_path: Path) -> None:
-    """LibreOffice writes the checks' empty results as t="str" (an empty string, which
-    takes a place in calamine's grid): not cut, and read the same either way."""
-    from tests.lo.harness import convert
-
-    saved = convert(build(tmp_path / "gen.xlsx"), tmp_path / "lo.xlsx", "Calc MS Excel 2007 XML")
-    for xml in parts(saved).values():
-        if b"<sheetData" in xml:
-            assert_safe(xml, trim_empty_tail(xml))
-    assert_reads_the_same(saved)
-
-
 # ------------------------------------------------------------------ the reader
 
 
-def assert_reads_the_same(path: Path, *, trims: bool | None = None) -> None:
+def assert_reads_the_same(path: Path, *, trims: bool | None = None,
+                          falls_back: bool = False) -> None:
+    """The file read from its trimmed copy (or, when the copy's grid is not the file's:
+    ``falls_back``, the file itself) reads as the file: every sheet's rows, first row
+    and column, and the hidden sheets."""
     package = _guarded(path)[2]
     trimmed = trimmed_package(package)
     if trims is not None:
         assert (trimmed is not None) == trims
     plain = calamine_sheets(str(path), None)
     if trimmed is not None:
-        assert calamine_sheets(str(path), None, package=trimmed) == plain
+        if falls_back:
+            with pytest.raises(GridChanged):
+                calamine_sheets(str(path), None, package=trimmed)
+        else:
+            assert calamine_sheets(str(path), None, package=trimmed) == plain
     data = read_workbook(path)
     assert (data.sheets, set(data.hidden)) == plain
+    for name, values in data.sheets.items():
+        assert (values.rows, values.first_row, values.first_col) == (
+            plain[0][name].rows, plain[0][name].first_row, plain[0][name].first_col), name
 
 
 def test_town_workbooks_read_the_same(tmp_path: Path) -> None:
@@ -300,8 +317,9 @@ def test_the_package_is_a_zip_of_the_same_parts(tmp_path: Path) -> None:
     path = build(tmp_path / "town.xlsx", make_rows(3))
     package = _guarded(path)[2]
     name = sheet_parts(path)["项目信息"]
-    new = trim_empty_tail(package.parts[name])
-    assert new is not None
+    trim = trim_empty_tail(package.parts[name])
+    assert trim is not None
+    new = trim.xml
     buf = stored_package(package.buf, package.infos, {}, {name: new})
     assert buf is not None
     with zipfile.ZipFile(io.BytesIO(buf)) as zf, zipfile.ZipFile(path) as orig:
@@ -318,3 +336,255 @@ def test_a_part_twice_in_the_archive_is_read_as_it_is(tmp_path: Path) -> None:
     with pytest.warns(UserWarning), zipfile.ZipFile(twice, "a") as zf:
         zf.writestr("docProps/app.xml", b"<Properties/>")
     assert trimmed_package(_guarded(twice)[2]) is None
+
+
+# ------------------------------------------------------------------ empty strings
+
+
+STR_ROW = b'<row r="%d"><c r="%s%d" s="1" t="str"><f>IF(A1,"x","")</f><v></v></c></row>'
+
+
+def test_empty_string_cells_are_cut_and_where_they_were_is_said() -> None:
+    """A formula's empty text result (``t="str"``, empty or no value) is cut; the cut
+    says where such cells were (0-based rows and columns), row numbers read from the
+    part itself (the rows' shapes have lost them)."""
+    tail = (empty_rows(3, 300) + STR_ROW % (301, b"C", 301)
+            + b'<row r="302"><c r="B302" t="str"><v/></c><c r="E302" t="str"/></row>'
+            + empty_rows(303, 400) + STR_ROW % (958, b"D", 958))
+    trim = trim_empty_tail(sheet(tail))
+    assert trim is not None and trim.xml == HEAD + VALUES + TAIL
+    assert trim.strings == (300, 1, 4)
+    # Only cells that read as nothing: no empty strings, nothing to check.
+    trim = trim_empty_tail(sheet(empty_rows(3, 300)))
+    assert trim is not None and trim.strings is None
+
+
+def test_the_first_row_of_empty_strings_is_the_lowest_number_not_the_first_written() -> None:
+    tail = STR_ROW % (700, b"C", 700) + STR_ROW % (4, b"C", 4) + empty_rows(701, 800)
+    trim = trim_empty_tail(sheet(tail))
+    assert trim is not None and trim.strings == (3, 2, 2)
+
+
+def test_empty_strings_in_the_kept_rows_are_not_counted() -> None:
+    kept = STR_ROW % (3, b"Z", 3) + b'<row r="4"><c r="A4"><v>1</v></c></row>'
+    trim = trim_empty_tail(sheet(kept + empty_rows(5, 600)))
+    assert trim is not None and trim.strings is None
+    assert trim.xml == HEAD + VALUES + kept + TAIL
+
+
+WORKBOOK = (b'<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            b'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+            b'<sheets><sheet name="A" sheetId="1" r:id="rId1"/><sheet name="B" sheetId="2" '
+            b'state="hidden" r:id="rId2"/><sheet name="C" sheetId="3" r:id="rId3"/></sheets>'
+            b"</workbook>")
+RELS = (b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        b'<Relationship Id="rId1" Type="t" Target="worksheets/sheet1.xml"/>'
+        b'<Relationship Id="rId2" Type="t" Target="/xl/worksheets/sheet2.xml"/>'
+        b"<Relationship Target='xl/worksheets/sheet3.xml' Id='rId3' Type='t'/>"
+        b'<Relationship Id="rId4" Type="t" Target="styles.xml"/></Relationships>')
+NAMES = ["xl/workbook.xml", "xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml",
+         "xl/worksheets/sheet3.xml", "xl/styles.xml"]
+
+
+def test_which_sheet_a_part_is() -> None:
+    assert sheet_names(WORKBOOK, RELS, NAMES) == {
+        "xl/worksheets/sheet1.xml": "A", "xl/worksheets/sheet2.xml": "B",
+        "xl/worksheets/sheet3.xml": "C"}
+    # A part no sheet names is no sheet's; a prefixed tag is read by its local name.
+    assert sheet_names(WORKBOOK.replace(b"<sheet ", b"<x:sheet "), RELS, NAMES[:2]) == {
+        "xl/worksheets/sheet1.xml": "A"}
+
+
+@pytest.mark.parametrize(("workbook", "rels", "names"), [
+    (WORKBOOK.replace(b"<sheets>", b"<sheets><!-- x -->"), RELS, NAMES),
+    (WORKBOOK, RELS.replace(b"</Relationships>", b"<![CDATA[x]]></Relationships>"), NAMES),
+    (WORKBOOK.replace(b'name="A"', b'name="A&amp;B"'), RELS, NAMES),
+    (WORKBOOK.replace(b'r:id="rId2"', b'r:id="rId1"'), RELS, NAMES),
+    (WORKBOOK.replace(b'r:id="rId2"', b'r:id="rId2" relationships:id="rId2"'), RELS, NAMES),
+    (WORKBOOK.replace(b'r:id="rId2"', b'r:id="rId9"'), RELS, NAMES),
+    (WORKBOOK.replace(b'name="A" ', b'name="A" name="Z" '), RELS, NAMES),
+    (WORKBOOK, RELS.replace(b'Id="rId4"', b'Id="rId1"'), NAMES),
+    (WORKBOOK, RELS, [*NAMES, "xl/worksheets/Sheet1.xml"]),
+])
+def test_any_doubt_about_which_sheet_a_part_is(workbook: bytes, rels: bytes,
+                                               names: list[str]) -> None:
+    assert sheet_names(workbook, rels, names) is None
+
+
+def _with_rows(path: Path, out: Path, rows: bytes, sheet: str = "项目信息") -> Path:
+    name = sheet_parts(path)[sheet]
+    xml = parts(path)[name]
+    end = xml.rindex(b"</sheetData>")
+    return _repacked(path, out, {name: xml[:end] + rows + xml[end:]})
+
+
+@pytest.mark.parametrize(("rows", "falls_back"), [
+    # Below the values and within their columns (A:U): the grid is the file's.
+    (STR_ROW % (1200, b"C", 1200) + STR_ROW % (1300, b"U", 1300), False),
+    (STR_ROW % (1200, b"A", 1200) + b'<row r="1201"><c r="B1201" t="str"><v/></c></row>', False),
+    # A column right or left of every kept value: the file's grid is wider.
+    (STR_ROW % (1200, b"V", 1200), True),
+    (STR_ROW % (1200, b"C", 1200) + STR_ROW % (1201, b"AZ", 1201), True),
+    # A row among the values' (written last): it would take a value's place, or widen
+    # the grid upward.
+    (STR_ROW % (2, b"B", 2), True),
+    (STR_ROW % (4, b"Q", 4), True),
+])
+def test_cut_empty_strings_are_checked_against_the_kept_grid(tmp_path: Path, rows: bytes,
+                                                             falls_back: bool) -> None:
+    """The repacked copy is read only when the cut empty strings lie below the rows and
+    within the columns calamine found in it; otherwise the file itself is read. Either
+    way the values are the file's."""
+    path = _with_rows(build(tmp_path / "town.xlsx", make_rows(3)), tmp_path / "odd.xlsx",
+                      rows)
+    trimmed = trimmed_package(_guarded(path)[2])
+    assert trimmed is not None and "项目信息" in trimmed.strings
+    assert_reads_the_same(path, falls_back=falls_back)
+
+
+def test_a_sheet_of_only_empty_strings_is_read_from_the_file(tmp_path: Path) -> None:
+    """Every row cut, the copy's sheet is empty: the file's grid of empty strings has a
+    first row and column of its own."""
+    path = build(tmp_path / "town.xlsx", make_rows(3))
+    name = sheet_parts(path)["招商活动"]
+    xml = parts(path)[name]
+    begin = xml.index(b">", xml.index(b"<sheetData")) + 1
+    end = xml.rindex(b"</sheetData>")
+    rows = b"".join(STR_ROW % (r, b"D", r) for r in range(3, 400))
+    odd = _repacked(path, tmp_path / "odd.xlsx", {name: xml[:begin] + rows + xml[end:]})
+    assert_reads_the_same(odd, trims=True, falls_back=True)
+
+
+def test_a_non_empty_string_is_never_cut(tmp_path: Path) -> None:
+    rows = (STR_ROW % (1200, b"C", 1200)
+            + b'<row r="1201"><c r="D1201" t="str"><f>A1</f><v>x</v></c></row>'
+            + STR_ROW % (1202, b"C", 1202))
+    path = _with_rows(build(tmp_path / "town.xlsx", make_rows(3)), tmp_path / "odd.xlsx",
+                      rows)
+    xml = parts(path)[sheet_parts(path)["项目信息"]]
+    trim = trim_empty_tail(xml)
+    assert trim is not None and b'<v>x</v>' in trim.xml and trim.strings == (1201, 2, 2)
+    assert_reads_the_same(path)
+    values = read_workbook(path).sheets["项目信息"]
+    assert values.rows[-1][3] == "x"
+
+
+def test_a_part_of_no_known_sheet_keeps_its_empty_strings(tmp_path: Path) -> None:
+    """In doubt which sheet a part is (here a comment in the workbook part), a part
+    whose cut would hold empty strings is not cut; the others still are."""
+    path = _with_rows(build(tmp_path / "town.xlsx", make_rows(3)), tmp_path / "odd.xlsx",
+                      STR_ROW % (1200, b"C", 1200))
+    workbook = parts(path)["xl/workbook.xml"].replace(b"<sheets>", b"<!-- x --><sheets>")
+    odd = _repacked(path, tmp_path / "odder.xlsx", {"xl/workbook.xml": workbook})
+    package = _guarded(odd)[2]
+    trimmed = trimmed_package(package)
+    assert trimmed is not None and trimmed.strings == {}
+    with zipfile.ZipFile(io.BytesIO(trimmed.buf)) as zf:
+        name = sheet_parts(path)["项目信息"]
+        assert zf.read(name) == package.parts[name]
+        assert len(zf.read(sheet_parts(path)["孵化载体"])) < len(
+            package.parts[sheet_parts(path)["孵化载体"]])
+    assert_reads_the_same(odd)
+
+
+# ------------------------------------------------------------------ big parts
+
+
+def test_a_sheet_over_a_megabyte_is_trimmed(tmp_path: Path) -> None:
+    """The reader's guard pass keeps sheets larger than the properties' 1 MB."""
+    path = build(tmp_path / "town.xlsx", make_rows(3))
+    name = sheet_parts(path)["项目信息"]
+    xml = parts(path)[name]
+    end = xml.rindex(b"</sheetData>")
+    filler = b"".join(b'<row r="%d"><c r="C%d" s="1"><f>IF(B%d&lt;&gt;"","'
+                      % (r, r, r) + b"x" * 900 + b'","")</f><v></v></c></row>'
+                      for r in range(1100, 3100))
+    big = _repacked(path, tmp_path / "big.xlsx", {name: xml[:end] + filler + xml[end:]})
+    package = _guarded(big)[2]
+    assert len(package.parts[name]) > 1024 * 1024
+    trimmed = trimmed_package(package)
+    assert trimmed is not None
+    with zipfile.ZipFile(io.BytesIO(trimmed.buf)) as zf:
+        assert zf.getinfo(name).file_size < 1024 * 1024
+    assert_reads_the_same(big)
+
+
+def test_properties_over_a_megabyte_are_still_not_read(tmp_path: Path) -> None:
+    """Keeping the reader's parts larger does not make a properties (or content types)
+    part over 1 MB count: its properties are not read, as before."""
+    import datetime as dt
+
+    from xlz.io.inbox import Submission
+    from xlz.ops.consolidate import read_input
+
+    path = build(tmp_path / "town.xlsx", make_rows(3))
+    custom = parts(path)["docProps/custom.xml"]
+    assert read_workbook(path).properties
+    padded = custom.replace(b"</Properties>",
+                            b"<!--" + b"x" * (1024 * 1024) + b"--></Properties>")
+    big = _repacked(path, tmp_path / "big.xlsx", {"docProps/custom.xml": padded})
+    assert read_workbook(big).properties == {}
+    now = dt.datetime.now(dt.timezone.utc)
+    got = read_input(Submission(big.name, big, "0" * 64, now, "", big.stat().st_size))
+    assert got.data is not None and got.data.properties == {}
+
+
+# ------------------------------------------------------------------ LibreOffice
+
+
+@pytest.fixture(scope="module")
+def lo_saved(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A town workbook with 30 rows a sheet, saved by LibreOffice as .xlsx (which
+    writes the checks' empty results as ``t="str"`` with an empty value)."""
+    from tests.lo.harness import convert
+
+    folder = tmp_path_factory.mktemp("lo")
+    return convert(build(folder / "gen.xlsx", make_rows(30)), folder / "lo.xlsx",
+                   "Calc MS Excel 2007 XML")
+
+
+@pytest.mark.libreoffice
+def test_a_libreoffice_saved_workbook_is_trimmed_and_reads_the_same(lo_saved: Path) -> None:
+    for xml in parts(lo_saved).values():
+        if b"<sheetData" in xml:
+            assert_safe(xml, trimmed_xml(xml))
+    trimmed = trimmed_package(_guarded(lo_saved)[2])
+    assert trimmed is not None
+    assert {"项目信息", "孵化载体", "招商活动"} <= set(trimmed.strings)
+    # Its 项目信息 part writes every row's check formula out: over 1 MB, kept and cut.
+    assert len(parts(lo_saved)[sheet_parts(lo_saved)["项目信息"]]) > 1024 * 1024
+    assert_reads_the_same(lo_saved, trims=True)
+
+
+@pytest.mark.libreoffice
+def test_the_consolidation_reads_a_libreoffice_saved_workbook_the_same(lo_saved: Path) -> None:
+    import datetime as dt
+
+    from xlz.io.inbox import Submission
+    from xlz.ops.consolidate import read_input
+
+    now = dt.datetime.now(dt.timezone.utc)
+    got = read_input(Submission(lo_saved.name, lo_saved, "0" * 64, now, "",
+                                lo_saved.stat().st_size))
+    assert got.data is not None
+    wanted = frozenset(got.data.sheets)
+    assert (got.data.sheets, set(got.data.hidden)) == calamine_sheets(str(lo_saved), wanted)
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize(("row", "falls_back"), [
+    # The check formula's result in its own column, after the template's rows.
+    (b'<row r="1500"><c r="U1500" s="14" t="str"><f aca="false">""</f><v></v></c></row>',
+     False),
+    # A non-empty result: never cut; what is after it may be.
+    (b'<row r="1500"><c r="U1500" s="14" t="str"><f aca="false">"x"</f><v>x</v></c></row>'
+     b'<row r="1501"><c r="U1501" s="14" t="str"><f aca="false">""</f><v></v></c></row>',
+     False),
+    # An empty result in a column right of every kept cell: the file's grid is wider.
+    (b'<row r="1500"><c r="Z1500" s="14" t="str"><f aca="false">""</f><v></v></c></row>',
+     True),
+])
+def test_libreoffice_saved_variants(lo_saved: Path, tmp_path: Path, row: bytes,
+                                    falls_back: bool) -> None:
+    odd = _with_rows(lo_saved, tmp_path / "odd.xlsx", row)
+    assert_reads_the_same(odd, trims=True, falls_back=falls_back)

@@ -255,10 +255,11 @@ def check_container(data_or_path: bytes | Path, limits: Limits = DEFAULT_LIMITS
 
 def inspect_container(data_or_path: bytes | Path, limits: Limits = DEFAULT_LIMITS,
                       keep: Iterable[str] | Callable[[str], bool] = (),
-                      max_cells: int | None = None) -> Inspection:
+                      max_cells: int | None = None, keep_limit: int = KEEP_LIMIT
+                      ) -> Inspection:
     """Guard a zip-based workbook before any reader sees it
     (:func:`xlz.ooxml.guard.guard_package`, the same guard ``validate`` and ``fill``
-    use), and hand back the small parts named in ``keep`` (up to :data:`KEEP_LIMIT`
+    use), and hand back the small parts named in ``keep`` (up to ``keep_limit`` bytes
     each), so that the caller need not open the package again to learn its format or
     its properties. A refusal is returned, not raised: one bad file must not stop a
     consolidation. ``max_cells``: measure the sheets on the way, as the extent check
@@ -266,7 +267,7 @@ def inspect_container(data_or_path: bytes | Path, limits: Limits = DEFAULT_LIMIT
     try:
         where = data_or_path if isinstance(data_or_path, Path) else ""
         with untrusted(where, "检查工作簿的压缩结构", handled=(GuardError, OSError)):
-            package = guard_package(data_or_path, limits, keep, max_cells=max_cells)
+            package = guard_package(data_or_path, limits, keep, keep_limit, max_cells)
     except GuardError as exc:
         code, fields = rule_of(exc)
         return Inspection((code, exc.reason), fields=fields)

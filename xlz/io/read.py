@@ -16,7 +16,7 @@ import re
 import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from xlz.core.cells import CellValue
 from xlz.core.layout import META_SHEET
@@ -32,7 +32,7 @@ from xlz.io.intake import (
     misnamed,
     unsupported_member,
 )
-from xlz.ooxml.emptytail import stored_package, trim_empty_tail
+from xlz.ooxml.emptytail import sheet_names, stored_package, trim_empty_tail
 from xlz.ooxml.extent import Refusal, measured, refusal
 from xlz.ooxml.guard import Package
 from xlz.ooxml.limits import DEFAULT_LIMITS, Limits
@@ -50,6 +50,12 @@ _ZIP_FORMATS: Final = frozenset({"xlsx", "xlsm", "xltx", "xltm", "xlsb", "ods"})
 _TRIMMED_FORMATS: Final = frozenset({"xlsx", "xlsm", "xltx", "xltm"})
 # A sheet part smaller than this is not worth a look for an empty tail.
 _TRIM_MIN: Final = 16 * 1024
+# The parts a reader's guard pass keeps for :func:`trimmed_package`, each up to this
+# (a LibreOffice-saved town sheet writes each row's check formula out: ~5 MB for a
+# 1,000-row template, ~22 MB for 4,000 rows). They live only while their file is read.
+READER_KEEP_LIMIT: Final = 64 * 1024 * 1024
+_WORKBOOK: Final = "xl/workbook.xml"
+_WORKBOOK_RELS: Final = "xl/_rels/workbook.xml.rels"
 _CUSTOM_PROPS: Final = "docProps/custom.xml"
 _PROPS_PREFIX: Final = "xlz."
 
@@ -146,7 +152,8 @@ def _zip_properties(path: Path, limits: Limits = DEFAULT_LIMITS) -> dict[str, st
 
 def reader_part(name: str) -> bool:
     """Whether the guard keeps the part ``name`` for :func:`trimmed_package`: the XML
-    parts (a reader's; media and binaries are copied as they are)."""
+    parts (a reader's; media and binaries are copied as they are), each up to
+    :data:`READER_KEEP_LIMIT`."""
     return name.endswith((".xml", ".rels"))
 
 
@@ -163,29 +170,68 @@ def _guarded(path: Path, limits: Limits = DEFAULT_LIMITS, max_cells: int | None 
     properties (:func:`file_properties`) cost 2 s."""
     try:
         package = guard_workbook(path, path, limits, keep=_kept,
-                                 keep_limit=MAX_PROPERTIES_SIZE, max_cells=max_cells)
+                                 keep_limit=READER_KEEP_LIMIT, max_cells=max_cells)
     except OSError as exc:
         raise zip_error(path, exc) from exc
-    return properties_of(package.parts.get(_CUSTOM_PROPS)), package.refusal, package
+    return properties_of(small_part(package.parts, _CUSTOM_PROPS)), package.refusal, package
 
 
-def trimmed_package(package: Package) -> bytes | None:
+def small_part(parts: Mapping[str, bytes], name: str) -> bytes | None:
+    """The part ``name`` if the guard kept it and it is within :data:`MAX_PROPERTIES_SIZE`
+    (a pass that keeps the reader's parts keeps larger ones: a larger properties or
+    content-types part still counts as not kept)."""
+    xml = parts.get(name)
+    return xml if xml is not None and len(xml) <= MAX_PROPERTIES_SIZE else None
+
+
+class Trimmed(NamedTuple):
+    """A repacked package (:func:`trimmed_package`) and what its reading must show."""
+
+    buf: bytes
+    # Sheet name → (first row, first column, last column), 0-based, of the cut cells
+    # that read as an empty string: the sheet read from ``buf`` must have them below
+    # its last row and within its columns (they would widen the file's own grid).
+    strings: dict[str, tuple[int, int, int]]
+
+
+class GridChanged(Exception):
+    """A sheet read from a :class:`Trimmed` package is not the file's (see
+    :attr:`Trimmed.strings`): the file itself is read."""
+
+
+def trimmed_package(package: Package) -> Trimmed | None:
     """The guarded ``package`` as a stored zip in memory with its worksheet parts'
     trailing empty rows cut (:func:`xlz.ooxml.emptytail.trim_empty_tail`): calamine
     reads the same values from it without parsing a template's unused rows. None when
     there is nothing to cut or any doubt (a part name twice in the archive, a local
-    header that disagrees): the file is read as it is."""
+    header that disagrees): the file is read as it is. A part whose cut rows hold empty
+    strings is cut only when the sheet it belongs to is known, to be checked
+    (:attr:`Trimmed.strings`)."""
     if package.duplicated:
         return None
     replaced: dict[str, bytes] = {}
+    strings: dict[str, tuple[int, int, int]] = {}
+    owners: dict[str, str] | None = None
     for name, xml in package.parts.items():
         if len(xml) >= _TRIM_MIN and name.startswith("xl/worksheets/") and name.endswith(".xml"):
-            trimmed = trim_empty_tail(xml)
-            if trimmed is not None:
-                replaced[name] = trimmed
+            trim = trim_empty_tail(xml)
+            if trim is None:
+                continue
+            if trim.strings is not None:
+                if owners is None:
+                    workbook = package.parts.get(_WORKBOOK)
+                    rels = package.parts.get(_WORKBOOK_RELS)
+                    owners = (sheet_names(workbook, rels, package.infos.keys()) or {}
+                              if workbook is not None and rels is not None else {})
+                sheet = owners.get(name)
+                if sheet is None:
+                    continue
+                strings[sheet] = trim.strings
+            replaced[name] = trim.xml
     if not replaced:
         return None
-    return stored_package(package.buf, package.infos, package.parts, replaced)
+    buf = stored_package(package.buf, package.infos, package.parts, replaced)
+    return None if buf is None else Trimmed(buf, strings)
 
 
 def file_properties(path: str | os.PathLike[str]) -> dict[str, str] | None:
@@ -293,23 +339,26 @@ NO_PRECHECK: Final = frozenset({"xls", "xlsb"})
 
 
 def calamine_sheets(path: str, wanted: frozenset[str] | None, by_content: bool = False,
-                    package: bytes | None = None) -> tuple[dict[str, SheetValues], set[str]]:
+                    package: Trimmed | None = None
+                    ) -> tuple[dict[str, SheetValues], set[str]]:
     """The worksheets of ``path`` (all, or those in ``wanted`` and the _xlz sheet) as
     values, and the names of the hidden ones. ``by_content``: the extension names
     another format than the content (calamine's ``from_path`` goes by the extension,
-    its file-like reader by the content). ``package``: the bytes to read instead of the
-    file (:func:`trimmed_package`). A module-level function: it may run in a process of
-    its own (:func:`xlz.io.boundary.in_own_process`)."""
+    its file-like reader by the content). ``package``: the package to read instead of
+    the file (:func:`trimmed_package`); :class:`GridChanged` when a sheet read from it
+    is not the file's. A module-level function: it may run in a process of its own
+    (:func:`xlz.io.boundary.in_own_process`)."""
     import python_calamine as pc
 
     p = Path(path)
     values: dict[str, SheetValues] = {}
     hidden: set[str] = set()
     # calamine raises its own types and OS errors (named by _calamine_error), and a Rust
-    # panic as a BaseException (the boundary's file.reader_crashed).
-    with untrusted(p, "读取工作簿", known=lambda exc: _calamine_error(p, exc)):
+    # panic as a BaseException (the boundary's file.reader_crashed). GridChanged is ours.
+    with untrusted(p, "读取工作簿", known=lambda exc: _calamine_error(p, exc),
+                   handled=(GridChanged,)):
         if package is not None:
-            workbook = pc.CalamineWorkbook.from_filelike(io.BytesIO(package))
+            workbook = pc.CalamineWorkbook.from_filelike(io.BytesIO(package.buf))
         elif by_content:
             with open(path, "rb") as fh:
                 workbook = pc.CalamineWorkbook.from_filelike(fh)
@@ -323,10 +372,25 @@ def calamine_sheets(path: str, wanted: frozenset[str] | None, by_content: bool =
                     hidden.add(meta.name)
                 if wanted is not None and meta.name not in wanted and meta.name != META_SHEET:
                     continue
-                values[meta.name] = sheet_values(meta.name, workbook.get_sheet_by_name(meta.name))
+                sheet = workbook.get_sheet_by_name(meta.name)
+                if package is not None and meta.name in package.strings:
+                    _check_grid(sheet, package.strings[meta.name])
+                values[meta.name] = sheet_values(meta.name, sheet)
         finally:
             workbook.close()
     return values, hidden
+
+
+def _check_grid(sheet: Any, strings: tuple[int, int, int]) -> None:
+    """Raise :class:`GridChanged` unless the cut empty strings ``strings`` (first row,
+    first and last column) lie below the rows of calamine's grid of the trimmed sheet
+    and within its columns: then the file's grid has the same start and width, and
+    its extra rows hold only empty strings, which :func:`sheet_values` drops."""
+    first_row, first_col, last_col = strings
+    start, end = sheet.start, sheet.end
+    if (start is None or end is None or end[0] >= first_row or first_col < start[1]
+            or last_col > end[1]):
+        raise GridChanged(sheet.name)
 
 
 def read_workbook(path: str | os.PathLike[str], *, sheets: Iterator[str] | None = None,
@@ -367,8 +431,8 @@ def read_workbook(path: str | os.PathLike[str], *, sheets: Iterator[str] | None 
     if trimmed is not None:
         try:
             read = calamine_sheets(str(p), wanted, package=trimmed)
-        except InputError:
-            read = None  # the file itself is read below, for its own message
+        except (InputError, GridChanged):
+            read = None  # the file itself is read below (for its own message, its grid)
     if read is not None:
         values, hidden = read
     elif fmt in NO_PRECHECK:  # a native crash of the reader must cost this file only

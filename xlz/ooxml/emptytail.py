@@ -8,19 +8,24 @@ pass and its merged-cells pass) to find nothing. :func:`trim_empty_tail` cuts th
 only when the cut region matches, whole, a strict grammar of rows of cells that read as
 nothing: no type or the number or shared-string type, an optional formula, no value or
 an empty one. A prefixed element, an inline string, a non-empty ``<v>``, a cell of
-another type (an empty ``t="str"`` reads as an empty string, which takes a place in the
-reader's grid), any element but ``<f>`` and ``<v>`` in a cell, a comment or CDATA
-anywhere in the part — and nothing is cut. :func:`stored_package` writes the package
-again, uncompressed, with such parts replaced. Bytes only: nothing here knows what a
-sheet means.
-"""
+another type, any element but ``<f>`` and ``<v>`` in a cell, a comment or CDATA
+anywhere in the part — and nothing is cut.
 
+One more kind of cell is cut, with a note of where it was: a formula's empty text result
+as LibreOffice saves it (``<c r="U301" s="14" t="str"><f>…</f><v></v></c>``), written
+``t="str"`` exactly and with one reference. The reader counts it in its grid as an empty
+string, so cutting it changes the grid's first row or columns unless it lies below the
+rows kept and within their columns: :attr:`Trim.strings` says where such cells were, for
+the caller to check against what the reader makes of the trimmed part. Which sheet a part
+is: :func:`sheet_names`. :func:`stored_package` writes the package again, uncompressed,
+with such parts replaced. Bytes only: nothing here knows what a sheet means.
+"""
 from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Mapping
-from typing import Final
+from collections.abc import Collection, Mapping
+from typing import Final, NamedTuple
 
 from xlz.ooxml import ziprecords as zr
 from xlz.ooxml.deflate import zlib
@@ -42,6 +47,8 @@ _CELL_ATTR: Final = (
     rb"(?:r" + _EQ + rb"""(?:"%s"|'%s')""" % (_CELL_REF, _CELL_REF)
     + rb"|s" + _EQ + rb"""(?:"[0-9]{1,9}"|'[0-9]{1,9}')"""
     + rb"|t" + _EQ + rb"""(?:"[ns]"|'[ns]')"""
+    # A formula's text result, in one spelling only: :func:`_string_cells` finds it.
+    + rb'|t="str"'
     + rb"|(?![rst]\b)" + _OTHER + rb")")
 # Possessive repeats throughout: the grammar never needs to backtrack, and a row of
 # values fails at once. Formula text: ">" too is escaped by every writer, so a comment or CDATA opened before
@@ -65,7 +72,25 @@ _LAST_PIECE: Final = re.compile(_CLOSED_ROWS)
 _DIGITS: Final = bytes.maketrans(b"23456789", b"11111111")
 _END: Final = b"</sheetData>"
 _WINDOW: Final = 1 << 16
-def trim_empty_tail(xml: bytes) -> bytes | None:
+_STR: Final = b't="str"'
+# A cell's start tag in a row the grammar accepted, and its attributes.
+_CELL_TAG: Final = re.compile(rb"<c[ \t\r\n]([^>]*)>")
+_ATTRIBUTE: Final = re.compile(rb"""([^ \t\r\n=]+)[ \t\r\n]*=[ \t\r\n]*("[^"]*"|'[^']*')""")
+_LETTERS: Final = re.compile(rb"[A-Z]+")
+
+
+class Trim(NamedTuple):
+    """A worksheet part with its empty tail cut (:func:`trim_empty_tail`)."""
+
+    xml: bytes
+    # The cut cells that read as an empty string (``t="str"``, no value or an empty one):
+    # (first row, first column, last column), 0-based, or None. A reader counts them in
+    # its grid: they change nothing only when they lie below the rows kept and within
+    # their columns, which the caller checks against what the reader makes of ``xml``.
+    strings: tuple[int, int, int] | None
+
+
+def trim_empty_tail(xml: bytes) -> Trim | None:
     """``xml`` (a worksheet part) without the rows after its last value, or None when
     there are none or they are not provably empty (see the module's docstring). The
     ``<dimension>`` stays as it was: the reader builds its grid from the cells."""
@@ -77,6 +102,8 @@ def trim_empty_tail(xml: bytes) -> bytes | None:
     # the first row), so that every piece is whole rows.
     high = end
     empty: set[bytes] = set()  # the shapes of rows known to be empty
+    strings: dict[bytes, list[tuple[int, int, int]]] = {}  # shape → its t="str" cells
+    cut_rows: list[tuple[int, list[bytes]]] = []  # (offset of the first, shapes) cut
     window = _WINDOW
     while True:
         low = max(begin, high - window)
@@ -97,22 +124,79 @@ def trim_empty_tail(xml: bytes) -> bytes | None:
         shapes = set(rows)
         shapes.difference_update(empty)
         bad = {p for p in shapes if _PIECE.fullmatch(p) is None}
+        for p in shapes - bad:
+            if _STR in p:
+                found = _string_cells(p)
+                if found is None:
+                    bad.add(p)
+                elif found:
+                    strings[p] = found
         empty |= shapes - bad
-        cut = start
         if bad:
             i = len(rows) - 1
             while rows[i] not in bad:
                 i -= 1
             tail = rows[i + 1:]
             cut = high - len(pieces[-1]) - sum(map(len, tail)) - len(_CLOSE) * len(tail)
-        if bad or low == begin:
+            cut_rows.append((cut, tail))
             break
+        cut_rows.append((start, rows))
+        if low == begin:
+            cut = start
+            break
+        # The rows of values are usually just before: a small window finds the last;
+        # a longer tail (rows of long formulas) is walked in growing windows.
+        window = _WINDOW // 16 if high == end else min(window * 2, _WINDOW)
         high = start
-        # The rows of values are usually just before: a small window finds the last.
-        window = _WINDOW // 16 if window == _WINDOW else window * 2
     if cut >= end or xml.find(b"<row", cut, end) < 0:
         return None
-    return xml[:cut] + xml[end:]
+    return Trim(xml[:cut] + xml[end:], _string_bounds(xml, cut_rows, strings))
+
+
+def _string_cells(shape: bytes) -> list[tuple[int, int, int]] | None:
+    """The ``t="str"`` cells of a row ``shape`` (digits mapped to classes: the same
+    length as the row) as (offset of the row number in the row, its length, column),
+    or None when one has no reference or more than one (its place is then the
+    reader's count, not a number here)."""
+    found: list[tuple[int, int, int]] = []
+    for tag in _CELL_TAG.finditer(shape):
+        attributes = list(_ATTRIBUTE.finditer(shape, tag.start(1), tag.end(1)))
+        if not any(a[1] == b"t" and a[2] == b'"str"' for a in attributes):
+            continue
+        refs = [a for a in attributes if a[1] == b"r"]
+        if len(refs) != 1:
+            return None
+        # The grammar's reference: letters, then digits, quoted.
+        letters = _LETTERS.match(shape, refs[0].start(2) + 1)
+        assert letters is not None
+        column = 0
+        for letter in letters[0]:
+            column = column * 26 + letter - 64
+        found.append((letters.end(), refs[0].end(2) - 1 - letters.end(), column - 1))
+    return found
+
+
+def _string_bounds(xml: bytes, cut_rows: list[tuple[int, list[bytes]]],
+                   strings: dict[bytes, list[tuple[int, int, int]]]
+                   ) -> tuple[int, int, int] | None:
+    """Where the cut ``t="str"`` cells are: their columns from the shapes, their row
+    numbers read from ``xml`` (the shapes have lost them)."""
+    if not strings:
+        return None
+    numbers: list[bytes] = []
+    seen: set[bytes] = set()
+    close = len(_CLOSE)
+    for offset, rows in cut_rows:
+        for row in rows:
+            cells = strings.get(row)
+            if cells is not None:
+                seen.add(row)
+                numbers += [xml[offset + at:offset + at + length] for at, length, _ in cells]
+            offset += len(row) + close
+    columns = [column for row in seen for _, _, column in strings[row]]
+    if not columns:
+        return None
+    return min(map(int, numbers)) - 1, min(columns), max(columns)
 
 
 def stored_package(buf: bytes, infos: Mapping[str, zipfile.ZipInfo],
@@ -158,3 +242,59 @@ def stored_package(buf: bytes, infos: Mapping[str, zipfile.ZipInfo],
     directory = b"".join(central)
     out += (directory, zr.pack_end(len(central), len(directory), offset))
     return b"".join(out)
+
+
+_TAG_ATTRIBUTES: Final = rb"(?:[A-Za-z_][\w.-]*:)?%s(?=[ \t\r\n/>])([^>]*)>"
+_SHEET: Final = re.compile(b"<" + _TAG_ATTRIBUTES % b"sheet")
+_RELATIONSHIP: Final = re.compile(b"<" + _TAG_ATTRIBUTES % b"Relationship")
+_SHEET_ID_KEYS: Final = (b"r:id", b"relationships:id")
+
+
+def sheet_names(workbook: bytes, rels: bytes, names: Collection[str]) -> dict[str, str] | None:
+    """Part name → sheet name from ``xl/workbook.xml`` and its relationships, as
+    python-calamine resolves them (the tag's local name; the ``r:id`` or
+    ``relationships:id`` attribute as written; a target under ``xl/`` unless it starts
+    with ``xl/`` or ``/xl/``), for the parts among ``names``. None at any doubt — a
+    comment or CDATA, an entity in a name, an attribute or an id twice, two sheets on
+    one part, a part name another differs from only in case: the caller then has no
+    sheet to check a part against."""
+    if any(b"<!--" in xml or b"<![CDATA[" in xml for xml in (workbook, rels)):
+        return None
+    targets: dict[bytes, bytes] = {}
+    for tag in _RELATIONSHIP.finditer(rels):
+        rel = _attributes(tag[1]) or {}
+        rid, target = rel.get(b"Id"), rel.get(b"Target")
+        if rid is None or target is None or rid in targets:
+            return None
+        targets[rid] = target
+    folded: dict[str, int] = {}
+    for part in names:
+        folded[part.lower()] = folded.get(part.lower(), 0) + 1
+    parts: dict[str, str] = {}
+    for tag in _SHEET.finditer(workbook):
+        attributes = _attributes(tag[1])
+        if attributes is None:
+            return None
+        ids = [value for key, value in attributes.items() if key in _SHEET_ID_KEYS]
+        sheet = attributes.get(b"name")
+        if len(ids) != 1 or sheet is None or b"&" in sheet or ids[0] not in targets:
+            return None
+        target = targets[ids[0]]
+        if b"&" in target:
+            return None
+        path = (target[1:] if target.startswith(b"/xl/") else target
+                if target.startswith(b"xl/") else b"xl/" + target).decode("utf-8", "replace")
+        if path in parts or folded.get(path.lower(), 0) > 1:
+            return None
+        parts[path] = sheet.decode("utf-8", "replace")
+    return {part: sheet for part, sheet in parts.items() if part in names}
+
+
+def _attributes(text: bytes) -> dict[bytes, bytes] | None:
+    """A start tag's attributes, their values as written; None for one given twice."""
+    found: dict[bytes, bytes] = {}
+    for match in _ATTRIBUTE.finditer(text):
+        if match[1] in found:
+            return None
+        found[match[1]] = match[2][1:-1]
+    return found

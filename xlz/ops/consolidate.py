@@ -213,10 +213,12 @@ def read_input(sub: Submission, limits: Limits = DEFAULT_LIMITS) -> Input:
     from xlz.io.intake import READABLE_FORMATS, WPS_SUFFIXES, InputError, zip_format
     from xlz.io.read import (
         MAX_SHEET_CELLS,
+        READER_KEEP_LIMIT,
         properties_of,
         read_workbook,
         reader_part,
         saved_time,
+        small_part,
     )
 
     with sub.path.open("rb") as fh:
@@ -231,19 +233,23 @@ def read_input(sub: Submission, limits: Limits = DEFAULT_LIMITS) -> Input:
         # costs no second inflation (~2 ms of a 200-row town file; bench/README.md).
         # It keeps the XML parts too: the reader repacks them (read.trimmed_package).
         seen = inspect_container(sub.path, limits, max_cells=MAX_SHEET_CELLS,
-                                 keep=lambda name: name in _KEPT_PARTS or reader_part(name))
+                                 keep=lambda name: name in _KEPT_PARTS or reader_part(name),
+                                 keep_limit=READER_KEEP_LIMIT)
         if seen.problem is not None:
             return _problem(sub, seen.problem[0], **seen.fields)
-        saved = saved_time(seen.parts)
+        # Its own parts as a guard pass keeping only them would (up to 1 MB each).
+        small = {name: xml for name in _KEPT_PARTS
+                 if (xml := small_part(seen.parts, name)) is not None}
+        saved = saved_time(small)
         extents = seen.refusal
         # The guard has inflated every part anyway: take the format and the metadata
         # from it instead of opening the package twice more. Anything unusual (a WPS
         # suffix, not a readable workbook) goes the long way for its proper message.
-        known = zip_format(seen.names, lambda name, limit: seen.parts.get(name, b"")[:limit])
+        known = zip_format(seen.names, lambda name, limit: small.get(name, b"")[:limit])
         if known in READABLE_FORMATS and sub.path.suffix.lower() not in WPS_SUFFIXES:
             fmt = known
             if fmt != "ods":
-                properties = properties_of(seen.parts.get(_CUSTOM_PROPS))
+                properties = properties_of(small.get(_CUSTOM_PROPS))
                 package = seen.package
     try:
         data = read_workbook(sub.path, sheets=iter(_NEEDED_SHEETS), sha256=sub.sha256,
