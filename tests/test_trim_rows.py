@@ -509,6 +509,25 @@ def test_a_sheet_over_a_megabyte_is_trimmed(tmp_path: Path) -> None:
     assert_reads_the_same(big)
 
 
+def test_a_large_part_left_whole_is_copied_compressed(tmp_path: Path) -> None:
+    path = build(tmp_path / "town.xlsx", make_rows(3))
+    name = sheet_parts(path)["项目信息"]
+    xml = parts(path)[name]
+    end = xml.rindex(b"</sheetData>")
+    rows = b"".join(b'<row r="%d"><c r="C%d" t="inlineStr"><is><t>' % (r, r) + b"x" * 900
+                    + b"</t></is></c></row>" for r in range(1100, 2400))
+    big = _repacked(path, tmp_path / "big.xlsx", {name: xml[:end] + rows + xml[end:]})
+    package = _guarded(big)[2]
+    assert len(package.parts[name]) > 1024 * 1024
+    trimmed = trimmed_package(package)  # the other entry sheets' tails are cut
+    assert trimmed is not None
+    with zipfile.ZipFile(io.BytesIO(trimmed.buf)) as zf:
+        assert zf.getinfo(name).compress_type == zipfile.ZIP_DEFLATED
+        assert zf.read(name) == package.parts[name]
+        assert zf.getinfo("xl/styles.xml").compress_type == zipfile.ZIP_STORED
+    assert_reads_the_same(big)
+
+
 def test_properties_over_a_megabyte_are_still_not_read(tmp_path: Path) -> None:
     """Keeping the reader's parts larger does not make a properties (or content types)
     part over 1 MB count: its properties are not read, as before."""
