@@ -22,7 +22,13 @@ from xlz.io.read import (
     read_workbook,
     trimmed_package,
 )
-from xlz.ooxml.emptytail import sheet_names, stored_package, trim_empty_tail
+from xlz.ooxml.emptytail import (
+    formula_share,
+    sheet_names,
+    stored_package,
+    trim_empty_tail,
+    without_formulas,
+)
 
 HEAD = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="http://'
         b'schemas.openxmlformats.org/spreadsheetml/2006/main"><dimension ref="A1:C9"/>'
@@ -471,7 +477,8 @@ def test_a_non_empty_string_is_never_cut(tmp_path: Path) -> None:
 
 def test_a_part_of_no_known_sheet_keeps_its_empty_strings(tmp_path: Path) -> None:
     """In doubt which sheet a part is (here a comment in the workbook part), a part
-    whose cut would hold empty strings is not cut; the others still are."""
+    whose cut would hold empty strings is not cut (only its formulas are dropped); the
+    others still are."""
     path = _with_rows(build(tmp_path / "town.xlsx", make_rows(3)), tmp_path / "odd.xlsx",
                       STR_ROW % (1200, b"C", 1200))
     workbook = parts(path)["xl/workbook.xml"].replace(b"<sheets>", b"<!-- x --><sheets>")
@@ -481,7 +488,9 @@ def test_a_part_of_no_known_sheet_keeps_its_empty_strings(tmp_path: Path) -> Non
     assert trimmed is not None and trimmed.strings == {}
     with zipfile.ZipFile(io.BytesIO(trimmed.buf)) as zf:
         name = sheet_parts(path)["项目信息"]
-        assert zf.read(name) == package.parts[name]
+        whole = package.parts[name]
+        assert zf.read(name) == without_formulas(whole)
+        assert zf.read(name).count(b"<row") == whole.count(b"<row")
         assert len(zf.read(sheet_parts(path)["孵化载体"])) < len(
             package.parts[sheet_parts(path)["孵化载体"]])
     assert_reads_the_same(odd)
@@ -607,3 +616,193 @@ def test_libreoffice_saved_variants(lo_saved: Path, tmp_path: Path, row: bytes,
                                     falls_back: bool) -> None:
     odd = _with_rows(lo_saved, tmp_path / "odd.xlsx", row)
     assert_reads_the_same(odd, trims=True, falls_back=falls_back)
+
+
+# ------------------------------------------------------------------ formulas dropped
+
+
+def raw_grids(path: Path) -> dict[str, tuple[object, object, list[list[object]]]]:
+    """Every worksheet as calamine 0.9.1 gives it: its grid's start and end and every
+    cell of the grid, empty ones too (stricter than :class:`SheetValues`)."""
+    import python_calamine as pc
+
+    workbook = pc.CalamineWorkbook.from_path(str(path))
+    try:
+        return {name: (s.start, s.end, s.to_python(skip_empty_area=False))
+                for name in workbook.sheet_names
+                for s in (workbook.get_sheet_by_name(name),)}
+    finally:
+        workbook.close()
+
+
+def stripped_copy(path: Path, out: Path) -> Path:
+    """``path`` with every worksheet part :func:`without_formulas` could strip stripped,
+    whatever its size."""
+    edit = {}
+    for name, xml in parts(path).items():
+        if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+            bare = without_formulas(xml)
+            if bare is not None:
+                edit[name] = bare
+    return _repacked(path, out, edit)
+
+
+def assert_strips_the_same(path: Path, tmp_path: Path) -> Path:
+    """The file with its formulas dropped reads as the file: every sheet's whole grid,
+    its values (:func:`calamine_sheets`: rows, first row and column), the hidden
+    sheets."""
+    bare = stripped_copy(path, tmp_path / f"bare-{path.name}")
+    assert raw_grids(bare) == raw_grids(path)
+    assert calamine_sheets(str(bare), None) == calamine_sheets(str(path), None)
+    return bare
+
+
+# Cells of every kind holding a formula, each with what the stripped part keeps of it.
+FORMULA_CELLS = [
+    # Formula text with entities, and a value holding them.
+    (b'<c r="A1500" t="str"><f>A1&amp;"&lt;x&gt;"</f><v>&lt;x&gt;</v></c>',
+     b'<c r="A1500" t="str"><v>&lt;x&gt;</v></c>'),
+    # Empty cached text results, in both spellings.
+    (b'<c r="B1500" t="str"><f aca="false">""</f><v></v></c>',
+     b'<c r="B1500" t="str"><v></v></c>'),
+    (b'<c r="C1500" t="str"><f>""</f><v/></c>', b'<c r="C1500" t="str"><v/></c>'),
+    # No cached value at all, typed and not, right of every other cell.
+    (b'<c r="AZ1500"><f>1+1</f></c>', b'<c r="AZ1500"></c>'),
+    (b'<c r="BA1500" t="str"><f>X1</f></c>', b'<c r="BA1500" t="str"></c>'),
+    (b'<c r="BB1500" t="n"><f>X1</f><v></v></c>', b'<c r="BB1500" t="n"><v></v></c>'),
+    # Errors, booleans, numbers, shared strings, dates.
+    (b'<c r="D1500" t="e"><f>1/0</f><v>#DIV/0!</v></c>', b'<c r="D1500" t="e"><v>#DIV/0!</v></c>'),
+    (b'<c r="E1500" t="e"><f>NA()</f><v>#N/A</v></c>', b'<c r="E1500" t="e"><v>#N/A</v></c>'),
+    (b'<c r="F1500" t="b"><f>TRUE()</f><v>1</v></c>', b'<c r="F1500" t="b"><v>1</v></c>'),
+    (b'<c r="G1500" t="b"><f>FALSE()</f><v>0</v></c>', b'<c r="G1500" t="b"><v>0</v></c>'),
+    (b'<c r="H1500" t="n"><f>7/2</f><v>3.5</v></c>', b'<c r="H1500" t="n"><v>3.5</v></c>'),
+    (b'<c r="I1500" t="s"><f>B1</f><v>0</v></c>', b'<c r="I1500" t="s"><v>0</v></c>'),
+    (b'<c r="J1500" t="d"><f>NOW()</f><v>2024-01-02T00:00:00</v></c>',
+     b'<c r="J1500" t="d"><v>2024-01-02T00:00:00</v></c>'),
+    # An array formula and a shared master with its children, one without a value.
+    (b'<c r="K1500"><f t="array" ref="K1500:K1501">A1:A2</f><v>7</v></c>',
+     b'<c r="K1500"><v>7</v></c>'),
+    (b'<c r="L1500" s="1"><f t="shared" ref="L1500:L1502" si="9">A1500*2</f><v>1</v></c>'
+     b'<c r="L1501"><f t="shared" si="9"/><v>2</v></c><c r="L1502"><f t="shared" si="9"/></c>',
+     b'<c r="L1500" s="1"><v>1</v></c><c r="L1501"><v>2</v></c><c r="L1502"></c>'),
+    # Whitespace around, ">" and an empty formula.
+    (b'<c r="M1500" t="str">\n  <f aca="false" >A1 > 0</f >\n  <v>q</v>\n</c>',
+     b'<c r="M1500" t="str">\n  \n  <v>q</v>\n</c>'),
+    (b"<c r='N1500' t='str'><f ca='1'></f><v>z</v></c>", b"<c r='N1500' t='str'><v>z</v></c>"),
+    # An inline string after a formula.
+    (b'<c r="O1500" t="inlineStr"><f>B1</f><is><t>hi</t></is></c>',
+     b'<c r="O1500" t="inlineStr"><is><t>hi</t></is></c>'),
+    # Left alone: a formula after the value, prefixed, holding an element, and one of a
+    # cell whose start tag is not plain.
+    (b'<c r="P1500"><v>5</v><f>X1</f></c>', None),
+    (b'<c r="Q1500"><x:f xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/'
+     b'main">A1</x:f><v>6</v></c>', None),
+    (b'<c r="R1500" t="str"><f>A1<x/></f><v>r</v></c>', None),
+    (b'<c r="S1500" foo="a&amp;b"><f>A1</f><v>8</v></c>', None),
+    (b'<x:c r="T1500"><f>A1</f><v>9</v></x:c>', None),
+]
+
+
+def _rows_of(cells: bytes) -> bytes:
+    """``cells`` (of rows 1500 to 1502) in their rows."""
+    by_row: dict[bytes, list[bytes]] = {}
+    for piece in re.split(rb"(?=<(?:x:)?c [^>]*r=[\"'][A-Z]+\d+)", cells):
+        if piece:
+            row = re.search(rb"r=[\"'][A-Z]+(\d+)", piece)
+            assert row is not None
+            by_row.setdefault(row[1], []).append(piece)
+    return b"".join(b'<row r="%s">%s</row>' % (r, b"".join(c)) for r, c in sorted(by_row.items()))
+
+
+def test_formulas_are_dropped_exactly() -> None:
+    for cell, kept in FORMULA_CELLS:
+        xml = HEAD + VALUES + _rows_of(cell) + TAIL
+        got = without_formulas(xml)
+        # VALUES' own shared master is always dropped.
+        base = VALUES.replace(b'<f t="shared" ref="C2:C9" si="0">A2*2</f>', b"")
+        if kept is None:
+            assert got == HEAD + base + _rows_of(cell) + TAIL, cell
+        else:
+            assert got == HEAD + base + _rows_of(kept) + TAIL, cell
+
+
+def test_the_share_of_formulas_is_estimated_from_the_middle_rows() -> None:
+    row = (b'<row r="%d"><c r="A%d" t="s"><v>1</v></c><c r="U%d" t="str"><f aca="false">'
+           + b"LEN(A1)&amp;" * 300 + b'""</f><v></v></c></row>')
+    heavy = HEAD + b"".join(row % (r, r, r) for r in range(1, 200)) + TAIL
+    assert 0.6 < formula_share(heavy) < 1  # a formula cut by the sample's edge is missed
+    assert formula_share(heavy, sample=1 << 30) > 0.9
+    light = HEAD + VALUES * 2000 + TAIL
+    assert 0.1 < formula_share(light) < 0.25
+    assert formula_share(HEAD + TAIL) == 0.0
+    assert formula_share(b"<worksheet/>") == 0.0
+    # Too little to drop: nothing.
+    bare = without_formulas(heavy)
+    assert bare is not None and b"<f" not in bare
+    assert without_formulas(heavy, len(heavy)) is None
+
+
+@pytest.mark.parametrize("xml", [
+    HEAD + b'<!-- <c r="A3"><f>A1</f><v>1</v></c> -->' + VALUES + TAIL,
+    HEAD + VALUES + b'<row r="3"><c r="A3"><v><![CDATA[x]]></v></c></row>' + TAIL,
+    HEAD + VALUES + b'<?pi <c r="A3"><f>A1</f></c>?>' + TAIL,
+    HEAD + VALUES + b"</sheetData><sheetData>" + VALUES + TAIL,
+    HEAD + VALUES + TAIL + b"<sheetData/>",
+    HEAD.replace(b"<sheetData>", b"") + VALUES + TAIL,
+    HEAD + b'<row r="1"><c r="A1"><v>1</v><f>A2</f></c></row>' + TAIL,
+])
+def test_any_doubt_and_nothing_is_dropped(xml: bytes) -> None:
+    assert without_formulas(xml) is None
+
+
+@pytest.mark.parametrize(("cell", "kept"), FORMULA_CELLS)
+def test_a_dropped_formula_never_mattered_to_calamine(tmp_path: Path, cell: bytes,
+                                                      kept: bytes | None) -> None:
+    """Pins the reader's behaviour the stripping relies on (python-calamine 0.9.1): a
+    town workbook with the cell in its kept rows reads the same with its formulas
+    dropped, every cell of every sheet."""
+    path = build(tmp_path / "town.xlsx", make_rows(3))
+    odd = _with_rows(path, tmp_path / "odd.xlsx", _rows_of(cell))
+    bare = assert_strips_the_same(odd, tmp_path)
+    name = sheet_parts(path)["项目信息"]
+    if kept is not None:
+        assert _rows_of(kept) in parts(bare)[name]
+
+
+def test_all_formula_cells_at_once_read_the_same(tmp_path: Path) -> None:
+    path = build(tmp_path / "town.xlsx", make_rows(30))
+    cells = b"".join(cell for cell, _ in FORMULA_CELLS)
+    odd = _with_rows(path, tmp_path / "odd.xlsx", _rows_of(cells))
+    assert_strips_the_same(odd, tmp_path)
+
+
+def test_the_xlsxwriter_templates_read_the_same_stripped(tmp_path: Path) -> None:
+    for n, rows in enumerate((None, make_rows(0), make_rows(200))):
+        assert_strips_the_same(build(tmp_path / f"t{n}.xlsx", rows), tmp_path)
+
+
+@pytest.mark.libreoffice
+def test_a_libreoffice_saved_workbook_reads_the_same_stripped(lo_saved: Path,
+                                                              tmp_path: Path) -> None:
+    """Every sheet of a LibreOffice-saved town workbook (every kept row's check formula
+    written out) reads the same without its formulas; the reader's copy of its entry
+    sheet has none left in its cells."""
+    assert_strips_the_same(lo_saved, tmp_path)
+    trimmed = trimmed_package(_guarded(lo_saved)[2])
+    assert trimmed is not None
+    name = sheet_parts(lo_saved)["项目信息"]
+    with zipfile.ZipFile(io.BytesIO(trimmed.buf)) as zf:
+        xml = zf.read(name)
+    data = xml[xml.index(b"<sheetData"):xml.rindex(b"</sheetData>")]
+    assert b"<f" not in data
+    assert parts(lo_saved)[name].count(b"<f ") > 30
+    assert_reads_the_same(lo_saved, trims=True)
+
+
+@pytest.mark.libreoffice
+def test_a_libreoffice_saved_workbook_with_odd_formulas(lo_saved: Path, tmp_path: Path) -> None:
+    cells = b"".join(cell for cell, _ in FORMULA_CELLS if b"AZ1500" not in cell
+                     and b"BA1500" not in cell and b"BB1500" not in cell)
+    odd = _with_rows(lo_saved, tmp_path / "odd.xlsx", _rows_of(cells))
+    assert_strips_the_same(odd, tmp_path)
+    assert_reads_the_same(odd, trims=True)

@@ -32,7 +32,13 @@ from xlz.io.intake import (
     misnamed,
     unsupported_member,
 )
-from xlz.ooxml.emptytail import sheet_names, stored_package, trim_empty_tail
+from xlz.ooxml.emptytail import (
+    formula_share,
+    sheet_names,
+    stored_package,
+    trim_empty_tail,
+    without_formulas,
+)
 from xlz.ooxml.extent import Refusal, measured, refusal
 from xlz.ooxml.guard import Package
 from xlz.ooxml.limits import DEFAULT_LIMITS, Limits
@@ -50,6 +56,13 @@ _ZIP_FORMATS: Final = frozenset({"xlsx", "xlsm", "xltx", "xltm", "xlsb", "ods"})
 _TRIMMED_FORMATS: Final = frozenset({"xlsx", "xlsm", "xltx", "xltm"})
 # A sheet part smaller than this is not worth a look for an empty tail.
 _TRIM_MIN: Final = 16 * 1024
+# A sheet part (cut or not) at least this large is read without its cells' formulas
+# (:func:`xlz.ooxml.emptytail.without_formulas`): a saved template's kept rows each
+# write their check formula out (~5 KB a row), which the reader would parse for
+# nothing. A generated template's smaller parts are not worth the pass.
+_STRIP_MIN: Final = 64 * 1024
+# ... when its formulas are at least this share (1/n) of its bytes.
+_STRIP_SHARE: Final = 4
 # The parts a reader's guard pass keeps for :func:`trimmed_package`, each up to this
 # (a LibreOffice-saved town sheet writes each row's check formula out: ~5 MB for a
 # 1,000-row template, ~22 MB for 4,000 rows). They live only while their file is read.
@@ -208,28 +221,39 @@ def trimmed_package(package: Package) -> Trimmed | None:
     there is nothing to cut or any doubt (a part name twice in the archive, a local
     header that disagrees): the file is read as it is. A part whose cut rows hold empty
     strings is cut only when the sheet it belongs to is known, to be checked
-    (:attr:`Trimmed.strings`)."""
+    (:attr:`Trimmed.strings`). A large part is also stripped of its cells' formulas
+    (:func:`xlz.ooxml.emptytail.without_formulas`): the reader takes cached values
+    only."""
     if package.duplicated:
         return None
     replaced: dict[str, bytes] = {}
     strings: dict[str, tuple[int, int, int]] = {}
     owners: dict[str, str] | None = None
     for name, xml in package.parts.items():
-        if len(xml) >= _TRIM_MIN and name.startswith("xl/worksheets/") and name.endswith(".xml"):
-            trim = trim_empty_tail(xml)
-            if trim is None:
-                continue
-            if trim.strings is not None:
-                if owners is None:
-                    workbook = package.parts.get(_WORKBOOK)
-                    rels = package.parts.get(_WORKBOOK_RELS)
-                    owners = (sheet_names(workbook, rels, package.infos.keys()) or {}
-                              if workbook is not None and rels is not None else {})
-                sheet = owners.get(name)
-                if sheet is None:
-                    continue
-                strings[sheet] = trim.strings
-            replaced[name] = trim.xml
+        sheet_part = name.startswith("xl/worksheets/") and name.endswith(".xml")
+        if len(xml) < _TRIM_MIN or not sheet_part:
+            continue
+        trim = trim_empty_tail(xml)
+        cut = None if trim is None else trim.strings
+        if trim is not None and cut is not None:
+            if owners is None:
+                workbook = package.parts.get(_WORKBOOK)
+                rels = package.parts.get(_WORKBOOK_RELS)
+                owners = (sheet_names(workbook, rels, package.infos.keys()) or {}
+                          if workbook is not None and rels is not None else {})
+            sheet = owners.get(name)
+            if sheet is None:
+                trim = None  # left whole; its formulas may still go
+            else:
+                strings[sheet] = cut
+        if trim is not None:
+            xml = replaced[name] = trim.xml
+        # Stored inflated, a part costs the reader more per byte than compressed: only
+        # a part its formulas are a good share of is replaced for them.
+        if len(xml) >= _STRIP_MIN and formula_share(xml) >= 1 / _STRIP_SHARE:
+            bare = without_formulas(xml, len(xml) // _STRIP_SHARE)
+            if bare is not None:
+                replaced[name] = bare
     if not replaced:
         return None
     # A large part left whole is copied compressed: calamine takes the copy through

@@ -19,12 +19,17 @@ rows kept and within their columns: :attr:`Trim.strings` says where such cells w
 the caller to check against what the reader makes of the trimmed part. Which sheet a part
 is: :func:`sheet_names`. :func:`stored_package` writes the package again, uncompressed,
 with such parts replaced. Bytes only: nothing here knows what a sheet means.
+
+A saved template also writes each kept row's formula out in full (~5 KB of text the
+reader parses, twice, to keep only the cached value): :func:`without_formulas` drops
+every formula that is a cell's first child and holds only text, leaving the values;
+:func:`formula_share` says, cheaply, whether a part is worth that pass.
 """
 from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Final, NamedTuple
 
 from xlz.ooxml import ziprecords as zr
@@ -298,3 +303,84 @@ def _attributes(text: bytes) -> dict[bytes, bytes] | None:
             return None
         found[match[1]] = match[2][1:-1]
     return found
+
+
+# A formula holding only text (no element, no comment or CDATA: no "<"), and the start
+# tag of a cell it must directly follow (attribute values as :data:`_VALUE`: no "<" or
+# ">" that could end the tag early), whitespace after it.
+_TEXT_FORMULA: Final = re.compile(rb"<f(?:" + _S + rb"++" + _OTHER + rb")*+" + _S
+                                  + rb"*+(?:/>|>[^<]*+</f" + _S + rb"*+>)")
+_CELL_START: Final = re.compile(rb"<c(?:" + _S + rb"++" + _OTHER + rb")*+" + _S + rb"*+>"
+                                + _S + rb"*+")
+# Where text could hide markup the search would misread: a comment, CDATA, a
+# declaration or a processing instruction. None of them can be in what is dropped (no
+# "<" but those of the formula's tags), so the stretch is checked once stripped.
+_DOUBT: Final = (b"<!", b"<?")
+_SHEET_DATA: Final = b"<sheetData"
+
+
+def without_formulas(xml: bytes, least: int = 1) -> bytes | None:
+    """``xml`` (a worksheet part) without the formula of each cell whose first child is
+    an unprefixed ``<f>`` holding only text (``<c r="U5" t="str"><f>…</f><v>…</v>``):
+    the reader's values are the cells' ``<v>``, which stay, and a template's check
+    formula is most of a saved sheet's bytes. Only cells between the part's one
+    ``<sheetData`` and its ``</sheetData>`` are touched, and only when that stretch
+    holds no comment, CDATA, declaration or processing instruction (text that could
+    pass for a cell). Any other ``<f>`` (after a value, prefixed, holding an element)
+    stays. None when there is no such stretch, or fewer than ``least`` bytes of
+    formulas to drop."""
+    bounds = _sheet_data(xml)
+    if bounds is None:
+        return None
+    begin, end = bounds
+    pieces: list[bytes] = []
+    at = begin
+    dropped = 0
+    for start, stop in _formulas(xml, begin, end):
+        pieces.append(xml[at:start])
+        at = stop
+        dropped += stop - start
+    if dropped < max(least, 1):
+        return None
+    pieces.append(xml[at:end])
+    data = b"".join(pieces)
+    if data.find(_SHEET_DATA, 1) >= 0 or any(doubt in data for doubt in _DOUBT):
+        return None
+    return xml[:begin] + data + xml[end:]
+
+
+def formula_share(xml: bytes, sample: int = 32 * 1024) -> float:
+    """About what share of ``xml``'s rows (a worksheet part) :func:`without_formulas`
+    would drop, from ``sample`` bytes in the middle of them: for a caller to skip a
+    part where the pass would not pay. 0.0 when there are no rows to look at."""
+    bounds = _sheet_data(xml)
+    if bounds is None:
+        return 0.0
+    begin, end = bounds
+    if end - begin > sample:
+        begin = (begin + end - sample) // 2
+        end = begin + sample
+    return sum(stop - start for start, stop in _formulas(xml, begin, end)) / max(end - begin, 1)
+
+
+def _sheet_data(xml: bytes) -> tuple[int, int] | None:
+    """Where the part's one sheetData is, from its start tag to its end tag."""
+    begin = xml.find(_SHEET_DATA)
+    end = xml.rfind(_END)
+    if begin < 0 or end < begin or xml.find(_SHEET_DATA, end) >= 0:
+        return None
+    return begin, end
+
+
+def _formulas(xml: bytes, begin: int, end: int) -> Iterator[tuple[int, int]]:
+    """Where the formulas :func:`without_formulas` drops are in ``xml[begin:end]``."""
+    cell_start = _CELL_START.fullmatch
+    at = begin
+    for formula in _TEXT_FORMULA.finditer(xml, begin, end):
+        start = formula.start()
+        # The markup before it, whole: no "<" can be between (attribute values hold
+        # none, and a comment or CDATA is refused).
+        tag = xml.rfind(b"<", at, start)
+        if tag >= 0 and cell_start(xml, tag, start) is not None:
+            at = formula.end()
+            yield start, at
