@@ -726,7 +726,7 @@ def test_formulas_are_dropped_exactly() -> None:
             assert got == HEAD + base + _rows_of(kept) + TAIL, cell
 
 
-def test_the_share_of_formulas_is_estimated_from_the_middle_rows() -> None:
+def test_the_share_of_formulas_is_estimated_from_the_first_rows() -> None:
     row = (b'<row r="%d"><c r="A%d" t="s"><v>1</v></c><c r="U%d" t="str"><f aca="false">'
            + b"LEN(A1)&amp;" * 300 + b'""</f><v></v></c></row>')
     heavy = HEAD + b"".join(row % (r, r, r) for r in range(1, 200)) + TAIL

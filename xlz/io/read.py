@@ -56,7 +56,7 @@ _ZIP_FORMATS: Final = frozenset({"xlsx", "xlsm", "xltx", "xltm", "xlsb", "ods"})
 _TRIMMED_FORMATS: Final = frozenset({"xlsx", "xlsm", "xltx", "xltm"})
 # A sheet part smaller than this is not worth a look for an empty tail.
 _TRIM_MIN: Final = 16 * 1024
-# A sheet part (cut or not) at least this large is read without its cells' formulas
+# A sheet part at least this large is read without its cells' formulas
 # (:func:`xlz.ooxml.emptytail.without_formulas`): a saved template's kept rows each
 # write their check formula out (~5 KB a row), which the reader would parse for
 # nothing. A generated template's smaller parts are not worth the pass.
@@ -233,6 +233,13 @@ def trimmed_package(package: Package) -> Trimmed | None:
         sheet_part = name.startswith("xl/worksheets/") and name.endswith(".xml")
         if len(xml) < _TRIM_MIN or not sheet_part:
             continue
+        # Stored inflated, a part costs the reader more per byte than compressed: only
+        # a part its formulas are a good share of is replaced for them. They go first:
+        # the tail is then found in a part a fraction of the size.
+        bare = (without_formulas(xml, len(xml) // _STRIP_SHARE) if len(xml) >= _STRIP_MIN
+                and formula_share(xml) >= 1 / _STRIP_SHARE else None)
+        if bare is not None:
+            xml = replaced[name] = bare
         trim = trim_empty_tail(xml)
         cut = None if trim is None else trim.strings
         if trim is not None and cut is not None:
@@ -243,17 +250,11 @@ def trimmed_package(package: Package) -> Trimmed | None:
                           if workbook is not None and rels is not None else {})
             sheet = owners.get(name)
             if sheet is None:
-                trim = None  # left whole; its formulas may still go
+                trim = None  # left whole, but for its formulas
             else:
                 strings[sheet] = cut
         if trim is not None:
-            xml = replaced[name] = trim.xml
-        # Stored inflated, a part costs the reader more per byte than compressed: only
-        # a part its formulas are a good share of is replaced for them.
-        if len(xml) >= _STRIP_MIN and formula_share(xml) >= 1 / _STRIP_SHARE:
-            bare = without_formulas(xml, len(xml) // _STRIP_SHARE)
-            if bare is not None:
-                replaced[name] = bare
+            replaced[name] = trim.xml
     if not replaced:
         return None
     # A large part left whole is copied compressed: calamine takes the copy through
