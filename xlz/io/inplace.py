@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, TypeVar
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException
 
@@ -39,12 +39,12 @@ from xlz.io.guard import guard_workbook
 from xlz.io.intake import ZIP_ERRORS, InputError, input_error
 from xlz.io.output import atomic_write
 from xlz.io.read import zip_error
+from xlz.ooxml.sheetmap import workbook_sheets
 from xlz.ooxml.sheetxml import Clear, Edit, Formula, Number, SheetPatcher, SheetXmlError, Text
 
 if TYPE_CHECKING:
     from xlz.core.formulas import TaskGrid
 
-_REL_NS: Final = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _STRICT_MAIN: Final = b"http://purl.oclc.org/ooxml/spreadsheetml/main"
 _SEVERITY_MARK: Final = {Severity.ERROR: "【错误】", Severity.WARNING: "【提醒】"}
 STATE_OK: Final = "通过"
@@ -237,33 +237,12 @@ def validation_edits(data: WorkbookData, report: Report, places: Places,
 # --- the package ------------------------------------------------------------------------
 
 
-def _parse_xml(xml: bytes) -> Element:
-    from defusedxml import ElementTree as DET
-
-    root: Element = DET.fromstring(xml)
-    return root
-
-
 def sheet_parts(zf_read: Callable[[str], bytes]) -> dict[str, tuple[str, str]]:
-    """Sheet name → (part name, sheetId) from xl/workbook.xml and its relationships."""
-    workbook = _parse_xml(zf_read("xl/workbook.xml"))
-    rels = _parse_xml(zf_read("xl/_rels/workbook.xml.rels"))
-    targets = {}
-    for rel in rels:
-        target = rel.get("Target") or ""
-        if target.startswith("/"):
-            part = target.lstrip("/")
-        else:
-            part = os.path.normpath(os.path.join("xl", target)).replace(os.sep, "/")
-        targets[rel.get("Id")] = part
-    out: dict[str, tuple[str, str]] = {}
-    for el in workbook.iter():
-        if el.tag.endswith("}sheet") or el.tag == "sheet":
-            rid = el.get(f"{{{_REL_NS}}}id")
-            name = el.get("name")
-            if rid in targets and name is not None:
-                out[name] = (targets[rid], el.get("sheetId") or "")
-    return out
+    """Sheet name → (part name, sheetId) from xl/workbook.xml and its relationships, as
+    the package's rules resolve them (:func:`xlz.ooxml.sheetmap.workbook_sheets`)."""
+    sheets = workbook_sheets(zf_read("xl/workbook.xml"),
+                             zf_read("xl/_rels/workbook.xml.rels"))
+    return {s.name: (s.part, s.sheet_id) for s in sheets}
 
 
 def prune_calc_chain(xml: bytes, sheet_id: str, refs: Iterable[str]) -> bytes:

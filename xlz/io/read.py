@@ -42,6 +42,7 @@ from xlz.ooxml.emptytail import (
 from xlz.ooxml.extent import Refusal, measured, refusal
 from xlz.ooxml.guard import Package
 from xlz.ooxml.limits import DEFAULT_LIMITS, Limits
+from xlz.ooxml.sheetmap import plain_targets, workbook_sheets
 
 # The zip-bomb caps are xlz.ooxml.limits.Limits, the same for validate, fill and
 # consolidate. A larger properties part is not read (the _xlz sheet is the fallback).
@@ -424,6 +425,30 @@ def _check_grid(sheet: Any, strings: tuple[int, int, int]) -> None:
         raise GridChanged(sheet.name)
 
 
+def check_sheet_parts(path: Path, package: Package) -> None:
+    """Refuse a package in which a sheet would be read by calamine from another part than
+    the one Excel shows and the in-place writer writes, both present
+    (:mod:`xlz.ooxml.sheetmap`): the figures counted would not be the ones the clerk
+    sees. (Where only one of the two parts exists, the reader or the writer that misses
+    it refuses the file, as before.)"""
+    workbook, rels = package.parts.get(_WORKBOOK), package.parts.get(_WORKBOOK_RELS)
+    if workbook is None or rels is None:
+        return  # calamine cannot open such a package either: its own message
+    if plain_targets(rels):
+        return  # the usual package: both rules give xl/ + the target
+    try:
+        sheets = workbook_sheets(workbook, rels)
+    except Exception:  # defusedxml raises several types: calamine names the damage
+        return
+    names = package.names
+    for sheet in sheets:
+        if sheet.calamine_part != sheet.part and sheet.calamine_part in names and \
+                sheet.part in names:
+            raise input_error("file.corrupt", path,
+                              reason=f"工作表“{sheet.name}”指向两个不同的部件"
+                                     f"（{sheet.part}、{sheet.calamine_part}）")
+
+
 def read_workbook(path: str | os.PathLike[str], *, sheets: Iterator[str] | None = None,
                   fmt: str | None = None, sha256: str | None = None,
                   properties: dict[str, str] | None = None,
@@ -454,6 +479,8 @@ def read_workbook(path: str | os.PathLike[str], *, sheets: Iterator[str] | None 
         if extents is False:  # not measured by a guard pass: inflate the sheets again
             with untrusted(p, "检查工作表范围", known=lambda exc: zip_error(p, exc)):
                 check_extents(p)
+        if package is not None:
+            check_sheet_parts(p, package)
     wanted = None if sheets is None else frozenset(sheets)
     by_content = misnamed(p, fmt) is not None  # an .xls renamed .xlsx is still an .xls
     read: tuple[dict[str, SheetValues], set[str]] | None = None
